@@ -1,0 +1,37 @@
+# correo - the two commands: `make run` and `make test`.
+#   make run    install missing Debian packages, build optimized, run correod with config/correo.toml
+#   make test   install missing packages (and test peers), build with ASan+UBSan, run every test
+#   make bench  ingest benchmark (bench/ingest.sh): correod vs smtp-sink ceiling
+JOBS ?= $(shell nproc)
+BUILD ?= build
+TEST_BUILD ?= build-asan
+CONFIG ?= config/correo.toml
+
+.PHONY: run test build build-test deps deps-test bench clean
+
+deps:
+	@deploy/debian-deps.sh build
+
+deps-test:
+	@deploy/debian-deps.sh test
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/correod --config $(CONFIG)
+
+build-test: deps-test
+	cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCORREO_SANITIZE=ON
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+
+test: build-test
+	cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+bench: build deps-test
+	bench/ingest.sh
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# debian-deps.sh - install the Debian 12 packages correo needs, only when missing.
+#
+#   deploy/debian-deps.sh build   # compile and run correod
+#   deploy/debian-deps.sh test    # build + the real peers the tests talk to
+# Used by `make run`, `make test`, CI and the container build, so nothing is installed by hand.
+set -euo pipefail
+
+build_pkgs=(g++ cmake ninja-build pkg-config make
+  liburing-dev librocksdb-dev libc-ares-dev libssl-dev libcrypt-dev
+  prometheus-cpp-dev libcivetweb-dev libtoml11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev)
+# Real peers for integration tests and benchmarks: swaks, smtplib + aiosmtpd, Postfix's
+# smtp-source/smtp-sink, openssl s_client, dnsmasq for MX/A records on loopback.
+test_pkgs=(python3 python3-aiosmtpd swaks postfix dnsmasq-base openssl procps)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# Postfix is installed only for its smtp-source/smtp-sink tools: no mail system configured.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -q
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

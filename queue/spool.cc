@@ -1,0 +1,647 @@
+// spool.cc - the durable queue: one spool thread owns RocksDB and group-commits every
+// worker's requests.
+//
+// Thread rules:
+//   - Worker w calls submit(w), pop_completion(w) and reads completion_fd(w), from its own
+//     thread only. submit() pushes into w's SPSC request ring and writes 1 to the spool's
+//     eventfd; it never touches RocksDB and never blocks (false = ring full = back-pressure).
+//   - The spool thread (start()) is the only thread that writes RocksDB. It blocks on its
+//     eventfd, then drains ALL request rings into ONE WriteBatch (bounded: kMaxBatchRequests
+//     requests or kMaxBatchBytes of bodies), writes it (sync = SpoolOptions::sync: one WAL
+//     fdatasync per batch), posts one CommitCompletion per request to the requesting worker's
+//     SPSC completion ring and writes 1 to that worker's eventfd once per batch. It repeats
+//     until every ring is empty, then blocks again. No exceptions are thrown on this thread;
+//     RocksDB failures are Status values turned into completions.
+//   - open(), start(), stop(), the destructor, recovery() and stats_snapshot() belong to the
+//     owning (control) thread. stop() closes the submit gate, waits for in-flight submit()
+//     calls, lets the spool thread commit and answer everything already submitted, joins it.
+//   - A worker must keep draining its completions until stop() returns (the spool thread
+//     never drops a completion: it waits for room), and must not have more than
+//     queue_capacity requests outstanding (then the completion ring can never be full).
+//   - read_envelopes()/read_message() open their own read-only RocksDB instance, so they
+//     work from any process, including while correod holds the spool open.
+//
+// On-disk format (RocksDB column families; ids are 8-byte big-endian so key order == id
+// order == time order):
+//   msg   : be64(id)                 -> body bytes (blob files for values >= 4096 bytes)
+//   env   : be64(id)                 -> encode_envelope() record (see envelope.cc), versioned
+//   sched : be64(due_us) + be64(id)  -> "" ; due_us = commit time (due at once), microseconds
+//                                        since the epoch, so a range scan yields due work
+//   default: unused.
+// An env record that fails to decode (or whose id differs from its key) is counted as
+// corrupt, logged with its key and left in place; it never stops the daemon.
+#include "queue/spool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "queue/queue_id.h"
+#include "relay/common/log.h"
+#include "relay/common/spsc_queue.h"
+
+namespace correo {
+namespace {
+
+constexpr size_t kMaxBatchRequests = 1024;
+constexpr size_t kMaxBatchBytes = 64u << 20;
+
+constexpr char kMsgCf[] = "msg";
+constexpr char kEnvCf[] = "env";
+constexpr char kSchedCf[] = "sched";
+
+// put_be64 - append v as 8 big-endian bytes.
+void put_be64(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::string be64(uint64_t v) {
+  std::string out;
+  out.reserve(8);
+  put_be64(out, v);
+  return out;
+}
+
+// get_be64 - inverse of put_be64 over the first 8 bytes of p.
+uint64_t get_be64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+// hex - printable form of a raw key for logs.
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// signal_fd - add 1 to an eventfd counter (never fails short of a programming error).
+void signal_fd(int fd) {
+  const uint64_t one = 1;
+  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+// classify - map a failed RocksDB write to the completion status workers act on.
+CommitStatus classify(const rocksdb::Status& s) {
+  if (s.ok()) return CommitStatus::kOk;
+  if (s.IsNoSpace()) return CommitStatus::kNoSpace;
+  if (s.IsIOError()) {
+    const std::string text = s.ToString();
+    if (text.find("No space left") != std::string::npos || text.find("ENOSPC") != std::string::npos) {
+      return CommitStatus::kNoSpace;
+    }
+  }
+  return CommitStatus::kIoError;
+}
+
+// NullLogger - RocksDB info log sink for read-only openers: they must not rotate or write
+// the LOG file of a spool that the daemon owns.
+class NullLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+// spool_db_options - DB-wide options for the daemon's read-write instance.
+rocksdb::DBOptions spool_db_options() {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.use_fsync = false;  // fdatasync is enough for WAL durability
+  o.IncreaseParallelism(2);            // 2 cores: one flush + one compaction at a time
+  o.max_total_wal_size = 256u << 20;   // force flushes of the small CFs so old WALs can go
+  o.keep_log_file_num = 5;
+  o.max_log_file_size = 16u << 20;
+  return o;
+}
+
+// spool_cf_options - per column family: small buffers for env/sched, blobs for bodies.
+rocksdb::ColumnFamilyOptions spool_cf_options(const std::string& name) {
+  rocksdb::ColumnFamilyOptions o;
+  o.max_write_buffer_number = 3;
+  if (name == kMsgCf) {
+    o.write_buffer_size = 32u << 20;
+    o.enable_blob_files = true;  // bodies live in blob files: compactions move only keys
+    o.min_blob_size = 4096;
+    o.enable_blob_garbage_collection = true;  // reclaim space of delivered (deleted) bodies
+  } else if (name == kEnvCf || name == kSchedCf) {
+    o.write_buffer_size = 8u << 20;
+  } else {
+    o.write_buffer_size = 4u << 20;
+  }
+  return o;
+}
+
+// scan_envelopes - iterate the env CF in key order; on_good(env) for each decodable record,
+// on_bad(key, reason) for each corrupt one. Returns the iterator's final status.
+template <typename Good, typename Bad>
+rocksdb::Status scan_envelopes(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* env_cf, Good on_good,
+                               Bad on_bad) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, env_cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (key.size() != 8) {
+      on_bad(key.ToStringView(), "bad key length");
+      continue;
+    }
+    const uint64_t id = get_be64(key.data());
+    std::optional<Envelope> env = decode_envelope(it->value().ToStringView());
+    if (!env) {
+      on_bad(key.ToStringView(), "undecodable envelope");
+    } else if (env->id != id) {
+      on_bad(key.ToStringView(), "envelope id differs from key");
+    } else {
+      on_good(std::move(*env));
+    }
+  }
+  return it->status();
+}
+
+// log_corrupt - one error line per corrupt env record, naming its key.
+void log_corrupt(const std::string& dir, std::string_view key, const char* reason) {
+  LogLine line(LogLevel::kError, "spool_corrupt_record");
+  line.kv("dir", dir).kv("key", hex(key)).kv("reason", reason);
+  if (key.size() == 8) line.kv("id", format_queue_id(get_be64(key.data())));
+}
+
+// WorkerChannel - one worker's two rings, its completion eventfd and its submit guard.
+struct WorkerChannel {
+  explicit WorkerChannel(size_t capacity) : requests(capacity), completions(capacity) {}
+  ~WorkerChannel() {
+    if (event_fd >= 0) ::close(event_fd);
+  }
+  SpscQueue<CommitRequest> requests;       // worker -> spool
+  SpscQueue<CommitCompletion> completions;  // spool -> worker
+  int event_fd = -1;
+  alignas(64) std::atomic<uint32_t> in_submit{0};  // > 0 while the worker is inside submit()
+};
+
+// Pending - what the spool thread keeps of a request after its bytes went into the batch.
+struct Pending {
+  unsigned worker;
+  uint64_t cookie;
+  uint64_t id;
+  CommitStatus status;  // kOk unless this request alone could not be added to the batch
+};
+
+}  // namespace
+
+struct Spool::Impl {
+  SpoolOptions options;
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every open CF, destroyed before db
+  rocksdb::ColumnFamilyHandle* msg_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* env_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* sched_cf = nullptr;
+  std::vector<std::unique_ptr<WorkerChannel>> workers;
+  int spool_fd = -1;
+  RecoveryInfo recovery;
+
+  std::thread thread;
+  std::atomic<bool> closing{false};  // submit gate: set first by stop()
+  std::atomic<bool> exit{false};     // set after in-flight submits finished: thread drains, exits
+  bool stopped = false;              // control thread only
+
+  // Spool thread only.
+  bool need_resume = false;
+  size_t next_worker = 0;
+  std::vector<Pending> pending;
+  std::vector<char> touched;
+
+  mutable std::mutex stats_mu;  // taken once per batch, never per message
+  SpoolStats stats;
+
+  ~Impl();
+  Status open_db();
+  Status recover();
+  void run();
+  bool commit_one_batch();
+  void post(WorkerChannel& ch, CommitCompletion& c);
+};
+
+// ~Impl - close the DB: column family handles first, then the DB itself, then the fds.
+Spool::Impl::~Impl() {
+  if (db != nullptr) {
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    rocksdb::Status s = db->Close();
+    if (!s.ok()) LogLine(LogLevel::kWarn, "spool_close_failed").kv("dir", options.dir).kv("error", s.ToString());
+    delete db;
+    db = nullptr;
+  }
+  workers.clear();
+  if (spool_fd >= 0) ::close(spool_fd);
+}
+
+// open_db - open or create the spool with its column families (plus any unknown ones found).
+Status Spool::Impl::open_db() {
+  const rocksdb::DBOptions db_opts = spool_db_options();
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, kMsgCf, kEnvCf, kSchedCf};
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_opts, options.dir, &existing).ok()) {
+    for (const std::string& n : existing) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const std::string& n : names) cfs.emplace_back(n, spool_cf_options(n));
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.dir, cfs, &handles, &db);
+  if (!s.ok()) {
+    db = nullptr;
+    handles.clear();
+    return Error{"cannot open spool " + options.dir + ": " + s.ToString()};
+  }
+  msg_cf = handles[1];
+  env_cf = handles[2];
+  sched_cf = handles[3];
+  return Ok{};
+}
+
+// recover - scan env: count, max id, ids in order; corrupt records are counted and logged.
+Status Spool::Impl::recover() {
+  RecoveryInfo info;
+  rocksdb::Status s = scan_envelopes(
+      db, env_cf,
+      [&](Envelope&& env) {
+        ++info.messages;
+        info.max_id = std::max(info.max_id, env.id);
+        info.ids.push_back(env.id);
+      },
+      [&](std::string_view key, const char* reason) {
+        ++info.corrupt;
+        if (key.size() == 8) info.max_id = std::max(info.max_id, get_be64(key.data()));
+        log_corrupt(options.dir, key, reason);
+      });
+  if (!s.ok()) return Error{"spool recovery scan failed in " + options.dir + ": " + s.ToString()};
+  recovery = std::move(info);
+  return Ok{};
+}
+
+// run - the spool thread: sleep on the eventfd, then commit until every ring is empty.
+void Spool::Impl::run() {
+  for (;;) {
+    uint64_t count = 0;
+    if (::read(spool_fd, &count, sizeof count) < 0 && errno != EINTR) {
+      LogLine(LogLevel::kError, "spool_eventfd_read_failed").kv("errno", errno);
+    }
+    // Read before draining: every submit that finished before stop() set exit is visible.
+    const bool exiting = exit.load(std::memory_order_acquire);
+    while (commit_one_batch()) {
+    }
+    if (exiting) break;
+  }
+}
+
+// post - hand one completion to a worker; waits (never drops) if its ring is full.
+void Spool::Impl::post(WorkerChannel& ch, CommitCompletion& c) {
+  if (ch.completions.try_push(c)) return;
+  LogLine(LogLevel::kWarn, "spool_completion_ring_full").kv("id", format_queue_id(c.id));
+  for (unsigned spins = 0; !ch.completions.try_push(c); ++spins) {
+    signal_fd(ch.event_fd);  // the worker may not know yet that completions wait
+    if (spins < 1000) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+}
+
+// commit_one_batch - drain the rings into one WriteBatch, write it, answer every request.
+// Returns false when there was nothing to commit.
+bool Spool::Impl::commit_one_batch() {
+  rocksdb::WriteBatch batch;
+  pending.clear();
+  size_t bytes = 0;
+  const int64_t now = now_us();
+  const uint64_t due = now > 0 ? static_cast<uint64_t>(now) : 0;
+  const size_t n = workers.size();
+  for (size_t k = 0; k < n && pending.size() < kMaxBatchRequests && bytes < kMaxBatchBytes; ++k) {
+    const unsigned w = static_cast<unsigned>((next_worker + k) % n);
+    WorkerChannel& ch = *workers[w];
+    while (pending.size() < kMaxBatchRequests && bytes < kMaxBatchBytes) {
+      std::optional<CommitRequest> req = ch.requests.try_pop();
+      if (!req) break;
+      const uint64_t id = req->envelope.id;
+      const std::string key = be64(id);
+      std::string sched_key;
+      sched_key.reserve(16);
+      put_be64(sched_key, due);
+      put_be64(sched_key, id);
+      batch.SetSavePoint();
+      rocksdb::Status s = batch.Put(msg_cf, key, req->body);
+      if (s.ok()) s = batch.Put(env_cf, key, encode_envelope(req->envelope));
+      if (s.ok()) s = batch.Put(sched_cf, sched_key, rocksdb::Slice());
+      CommitStatus status = CommitStatus::kOk;
+      if (s.ok()) {
+        batch.PopSavePoint();
+      } else {
+        batch.RollbackToSavePoint();  // this request alone fails (e.g. a value over 4 GiB)
+        status = CommitStatus::kIoError;
+        LogLine(LogLevel::kError, "spool_batch_put_failed").kv("id", format_queue_id(id)).kv("error", s.ToString());
+      }
+      bytes += req->body.size();
+      pending.push_back(Pending{w, req->cookie, id, status});
+    }
+  }
+  next_worker = n ? (next_worker + 1) % n : 0;
+  if (pending.empty()) return false;
+
+  if (need_resume) {
+    need_resume = false;
+    rocksdb::Status r = db->Resume();
+    if (r.ok()) {
+      LogLine(LogLevel::kInfo, "spool_resumed").kv("dir", options.dir);
+    } else {
+      LogLine(LogLevel::kWarn, "spool_resume_failed").kv("dir", options.dir).kv("error", r.ToString());
+    }
+  }
+
+  rocksdb::Status s;
+  uint64_t latency_us = 0;
+  if (batch.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    const auto t0 = std::chrono::steady_clock::now();
+    s = db->Write(wo, &batch);
+    latency_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+  }
+  const CommitStatus batch_status = classify(s);
+  const std::string error = s.ok() ? std::string() : s.ToString();
+  if (!s.ok()) {
+    need_resume = true;
+    LogLine(LogLevel::kError, "spool_write_failed")
+        .kv("dir", options.dir)
+        .kv("messages", static_cast<uint64_t>(pending.size()))
+        .kv("error", error);
+  }
+
+  uint64_t ok = 0;
+  touched.assign(n, 0);
+  for (const Pending& p : pending) {
+    CommitCompletion c;
+    c.cookie = p.cookie;
+    c.id = p.id;
+    c.status = p.status != CommitStatus::kOk ? p.status : batch_status;
+    if (c.status == CommitStatus::kOk) {
+      ++ok;
+    } else {
+      c.error = p.status != CommitStatus::kOk ? "request too large for a write batch" : error;
+    }
+    post(*workers[p.worker], c);
+    touched[p.worker] = 1;
+  }
+  for (size_t w = 0; w < n; ++w) {
+    if (touched[w]) signal_fd(workers[w]->event_fd);
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(stats_mu);
+    ++stats.batches;
+    stats.messages += ok;
+    stats.failed += pending.size() - ok;
+    stats.batch_size.record(pending.size());
+    if (batch.Count() > 0) stats.write_latency_us.record(latency_us);
+  }
+  return true;
+}
+
+Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Spool::~Spool() {
+  if (impl_) stop();
+}
+
+// open - validate options, open RocksDB, create rings and eventfds, run the recovery scan.
+Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
+  if (options.dir.empty()) return Error{"spool dir is empty"};
+  if (options.workers == 0 || options.workers > kMaxWorkers) {
+    return Error{"spool workers must be 1.." + std::to_string(kMaxWorkers)};
+  }
+  if (options.queue_capacity == 0) return Error{"spool queue_capacity must be > 0"};
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->spool_fd = ::eventfd(0, EFD_CLOEXEC);
+  if (impl->spool_fd < 0) return Error{std::string("eventfd: ") + strerror(errno)};
+  for (unsigned w = 0; w < options.workers; ++w) {
+    auto ch = std::make_unique<WorkerChannel>(options.queue_capacity);
+    ch->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ch->event_fd < 0) return Error{std::string("eventfd: ") + strerror(errno)};
+    impl->workers.push_back(std::move(ch));
+  }
+  impl->pending.reserve(kMaxBatchRequests);
+
+  Status s = impl->open_db();
+  if (!s) return s.error();
+  s = impl->recover();
+  if (!s) return s.error();
+  LogLine(LogLevel::kInfo, "spool_recovered")
+      .kv("dir", options.dir)
+      .kv("messages", impl->recovery.messages)
+      .kv("corrupt", impl->recovery.corrupt)
+      .kv("max_id", impl->recovery.max_id ? format_queue_id(impl->recovery.max_id) : std::string("-"));
+  return std::unique_ptr<Spool>(new Spool(std::move(impl)));
+}
+
+// start - launch the spool thread (no-op when running or already stopped).
+void Spool::start() {
+  Impl& im = *impl_;
+  if (im.stopped || im.thread.joinable()) return;
+  im.thread = std::thread([&im] { im.run(); });
+}
+
+// stop - close the gate, wait for in-flight submits, commit and answer the rest, join.
+// Idempotent. When start() was never called, a spool thread is started just to commit
+// what was submitted, so every accepted submit() still gets its completion.
+void Spool::stop() {
+  Impl& im = *impl_;
+  if (im.stopped) return;
+  im.stopped = true;
+  im.closing.store(true, std::memory_order_seq_cst);
+  for (auto& ch : im.workers) {
+    while (ch->in_submit.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+  }
+  im.exit.store(true, std::memory_order_release);
+  if (!im.thread.joinable()) im.thread = std::thread([&im] { im.run(); });
+  signal_fd(im.spool_fd);
+  im.thread.join();
+  const SpoolStats st = stats_snapshot();
+  LogLine(LogLevel::kInfo, "spool_stopped")
+      .kv("dir", im.options.dir)
+      .kv("batches", st.batches)
+      .kv("messages", st.messages)
+      .kv("failed", st.failed);
+}
+
+// submit - worker w only: enqueue and wake the spool thread; false when full or stopping.
+bool Spool::submit(unsigned w, CommitRequest& request) {
+  Impl& im = *impl_;
+  if (w >= im.workers.size()) return false;
+  WorkerChannel& ch = *im.workers[w];
+  ch.in_submit.fetch_add(1, std::memory_order_seq_cst);
+  bool pushed = false;
+  if (!im.closing.load(std::memory_order_seq_cst)) {
+    pushed = ch.requests.try_push(request);
+    if (pushed) signal_fd(im.spool_fd);
+  }
+  ch.in_submit.fetch_sub(1, std::memory_order_release);
+  return pushed;
+}
+
+int Spool::completion_fd(unsigned w) const {
+  return w < impl_->workers.size() ? impl_->workers[w]->event_fd : -1;
+}
+
+// pop_completion - worker w only; the caller reads completion_fd(w) to reset the wake-up.
+bool Spool::pop_completion(unsigned w, CommitCompletion& out) {
+  if (w >= impl_->workers.size()) return false;
+  std::optional<CommitCompletion> c = impl_->workers[w]->completions.try_pop();
+  if (!c) return false;
+  out = std::move(*c);
+  return true;
+}
+
+const RecoveryInfo& Spool::recovery() const { return impl_->recovery; }
+
+SpoolStats Spool::stats_snapshot() const {
+  std::lock_guard<std::mutex> lock(impl_->stats_mu);
+  return impl_->stats;
+}
+
+// ---- read-only access ----------------------------------------------------------------
+
+namespace {
+
+// Reader - a read-only (or secondary) instance opened on a spool another process may own.
+struct Reader {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, env, msg
+  std::string secondary_dir;                          // removed on close when used
+
+  Reader() = default;
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  ~Reader() {
+    if (db != nullptr) {
+      for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+      delete db;
+    }
+    if (!secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir, ec);
+    }
+  }
+  rocksdb::ColumnFamilyHandle* env_cf() const { return handles[1]; }
+  rocksdb::ColumnFamilyHandle* msg_cf() const { return handles[2]; }
+};
+
+// open_reader - OpenForReadOnly (takes no lock, writes nothing into dir); if RocksDB refuses
+// (e.g. a WAL or MANIFEST vanished under a running daemon), a secondary instance with a
+// private temporary directory, caught up with the primary.
+Result<std::unique_ptr<Reader>> open_reader(const std::string& dir) {
+  rocksdb::DBOptions o;
+  o.create_if_missing = false;
+  o.max_open_files = -1;  // required by secondary mode; keeps files readable if the daemon deletes them
+  o.info_log = std::make_shared<NullLogger>();
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(o, dir, &names);
+  if (!s.ok()) return Error{"not a spool: " + dir + " (" + s.ToString() + ")"};
+  for (const char* need : {kEnvCf, kMsgCf}) {
+    if (std::find(names.begin(), names.end(), need) == names.end()) {
+      return Error{"not a spool: " + dir + " (no '" + need + "' column family)"};
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, spool_cf_options(rocksdb::kDefaultColumnFamilyName)},
+      {kEnvCf, spool_cf_options(kEnvCf)},
+      {kMsgCf, spool_cf_options(kMsgCf)}};
+
+  auto reader = std::make_unique<Reader>();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    s = rocksdb::DB::OpenForReadOnly(o, dir, cfs, &reader->handles, &reader->db);
+    if (s.ok()) return reader;
+    reader->db = nullptr;
+    reader->handles.clear();
+  }
+  const std::string read_only_error = s.ToString();
+
+  std::string tmpl = (std::filesystem::temp_directory_path() / "correo-spool-reader-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Error{"cannot open spool " + dir + " read-only: " + read_only_error};
+  }
+  reader->secondary_dir = tmpl;
+  s = rocksdb::DB::OpenAsSecondary(o, dir, tmpl, cfs, &reader->handles, &reader->db);
+  if (!s.ok()) {
+    reader->db = nullptr;
+    reader->handles.clear();
+    return Error{"cannot open spool " + dir + " read-only: " + read_only_error + "; as secondary: " + s.ToString()};
+  }
+  s = reader->db->TryCatchUpWithPrimary();
+  if (!s.ok()) return Error{"cannot catch up with spool " + dir + ": " + s.ToString()};
+  return reader;
+}
+
+}  // namespace
+
+// read_envelopes - every decodable envelope in id order; corrupt records are logged, skipped.
+Result<std::vector<Envelope>> read_envelopes(const std::string& dir) {
+  Result<std::unique_ptr<Reader>> r = open_reader(dir);
+  if (!r) return r.error();
+  std::vector<Envelope> out;
+  rocksdb::Status s = scan_envelopes(
+      (*r)->db, (*r)->env_cf(), [&](Envelope&& env) { out.push_back(std::move(env)); },
+      [&](std::string_view key, const char* reason) { log_corrupt(dir, key, reason); });
+  if (!s.ok()) return Error{"reading spool " + dir + ": " + s.ToString()};
+  return out;
+}
+
+// read_message - one message's envelope and body; an error names a missing or corrupt id.
+Result<StoredMessage> read_message(const std::string& dir, uint64_t id) {
+  Result<std::unique_ptr<Reader>> r = open_reader(dir);
+  if (!r) return r.error();
+  Reader& rd = **r;
+  const std::string key = be64(id);
+  const std::string name = format_queue_id(id);
+  std::string env_bytes;
+  rocksdb::Status s = rd.db->Get(rocksdb::ReadOptions(), rd.env_cf(), key, &env_bytes);
+  if (s.IsNotFound()) return Error{"no message " + name + " in " + dir};
+  if (!s.ok()) return Error{"reading envelope " + name + ": " + s.ToString()};
+  std::optional<Envelope> env = decode_envelope(env_bytes);
+  if (!env || env->id != id) return Error{"corrupt envelope record for " + name};
+  StoredMessage out;
+  out.envelope = std::move(*env);
+  s = rd.db->Get(rocksdb::ReadOptions(), rd.msg_cf(), key, &out.body);
+  if (s.IsNotFound()) return Error{"message " + name + " has an envelope but no body"};
+  if (!s.ok()) return Error{"reading body " + name + ": " + s.ToString()};
+  return out;
+}
+
+}  // namespace correo

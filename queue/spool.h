@@ -1,0 +1,102 @@
+// spool.h - the durable queue: RocksDB owned by one spool thread, group commit.
+//
+// Thread rules: workers never call RocksDB. A worker hands a CommitRequest to submit()
+// (its own lock-free SPSC queue, then an eventfd wake-up); the spool thread drains every
+// worker's queue into ONE WriteBatch, writes it with sync=true (one WAL fsync for the whole
+// batch: group commit), and posts a CommitCompletion back to each worker's SPSC queue,
+// waking it through that worker's eventfd. A worker sends "250 queued" only after its
+// completion says ok: no acknowledgement without durability.
+//
+// Layout (column families): msg (id -> body), env (id -> Envelope record), sched (big-endian
+// next-attempt µs + id -> empty, so a range scan yields due work in order). Keys are the
+// 8-byte big-endian queue id. A failed write (disk full, I/O error) fails every request of
+// that batch; the daemon keeps running and tries RocksDB Resume() before the next batch.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "queue/envelope.h"
+#include "relay/common/histogram.h"
+#include "relay/common/result.h"
+
+namespace correo {
+
+struct SpoolOptions {
+  std::string dir;               // RocksDB directory, created when missing
+  unsigned workers = 1;          // number of worker queues
+  size_t queue_capacity = 4096;  // per worker, each direction: back-pressure beyond
+  bool sync = true;              // false only for benchmarks of the ceiling; never in production
+};
+
+struct CommitRequest {
+  uint64_t cookie = 0;  // opaque to the spool: the worker's session tag, echoed back
+  Envelope envelope;    // envelope.id is the queue id
+  std::string body;     // exactly the bytes to store (our Received: header + content)
+  std::chrono::steady_clock::time_point submitted;
+};
+
+enum class CommitStatus : uint8_t { kOk, kIoError, kNoSpace, kShuttingDown };
+
+struct CommitCompletion {
+  uint64_t cookie = 0;
+  uint64_t id = 0;
+  CommitStatus status = CommitStatus::kOk;
+  std::string error;  // RocksDB's text, for the log; never sent to clients
+};
+
+struct RecoveryInfo {
+  uint64_t messages = 0;
+  uint64_t max_id = 0;           // floor for QueueIdGenerator
+  uint64_t corrupt = 0;          // envelope records that failed to decode (left in place, logged)
+  std::vector<uint64_t> ids;     // every recovered id, in order
+};
+
+// SpoolStats - written only by the spool thread; read after stop() or as a snapshot.
+struct SpoolStats {
+  uint64_t batches = 0;
+  uint64_t messages = 0;
+  uint64_t failed = 0;
+  Histogram batch_size;        // messages per WriteBatch
+  Histogram write_latency_us;  // DB::Write(sync) duration
+};
+
+class Spool {
+ public:
+  static Result<std::unique_ptr<Spool>> open(const SpoolOptions& options);
+  ~Spool();  // stop() if running, then close the DB
+
+  void start();  // launch the spool thread
+  void stop();   // commit what was submitted, answer it, join
+
+  // Worker side: call only from worker `w`'s own thread.
+  bool submit(unsigned w, CommitRequest& request);  // false = queue full (request untouched)
+  int completion_fd(unsigned w) const;              // eventfd: readable when completions wait
+  bool pop_completion(unsigned w, CommitCompletion& out);
+
+  const RecoveryInfo& recovery() const;
+  SpoolStats stats_snapshot() const;  // safe after stop(); approximate while running
+
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+ private:
+  struct Impl;
+  explicit Spool(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Read-only access for tools (correo-spool) and tests: works while correod runs.
+struct StoredMessage {
+  Envelope envelope;
+  std::string body;
+};
+Result<std::vector<Envelope>> read_envelopes(const std::string& dir);
+Result<StoredMessage> read_message(const std::string& dir, uint64_t id);
+
+}  // namespace correo

@@ -1,0 +1,112 @@
+// config.h - the typed, validated configuration of correod.
+//
+// Key names are fixed by shared/CONFIG.md (operators, docs, deploy files and tests speak
+// them). Every key has a default, so a file names only what differs. The loader rejects
+// unknown keys and bad values with "FILE:LINE: key: problem" so a typo never silently
+// falls back to a default. A Config is immutable once loaded; reload swaps a new snapshot.
+//
+// Limits are declared here once, each with the threat it bounds (Postfix VAR_/DEF_ style).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/common/cidr.h"
+#include "relay/common/log.h"
+#include "relay/common/result.h"
+
+namespace correo {
+
+using Duration = std::chrono::milliseconds;
+
+enum class ListenerMode { kSmtp, kSubmission, kSmtps };
+const char* to_string(ListenerMode mode);
+
+struct ListenerConfig {
+  std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
+  uint16_t port = 2525;
+  ListenerMode mode = ListenerMode::kSmtp;
+};
+
+struct ServerConfig {
+  std::string hostname;          // default: gethostname(); greeting, EHLO, Received:
+  unsigned workers = 0;          // 0 = one per CPU (resolved by the loader to a real count)
+  std::string state_dir = "var"; // queue lives in <state_dir>/queue
+};
+
+struct LimitsConfig {
+  // Message size advertised in SIZE and enforced during DATA/BDAT: bounds memory per message.
+  uint64_t message_size = 52428800;
+  // Recipients per transaction (RFC 5321 §4.5.3.1.8 minimum 100); beyond: 452 4.5.3.
+  uint32_t recipients = 1000;
+  // Received: headers before a message is taken for a loop: 554 5.4.6.
+  uint32_t max_hops = 50;
+  // Command-phase idle timeout (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+  Duration idle_timeout = std::chrono::minutes(5);
+  // Silence allowed while receiving DATA/BDAT content (RFC 5321 §4.5.3.2.5-6 client side: 3m/10m).
+  Duration data_timeout = std::chrono::minutes(10);
+  // Concurrent sessions one worker keeps; beyond: 421 4.3.2 at connect. Bounds memory per worker.
+  uint32_t sessions_per_worker = 20000;
+  // Error replies one session may earn before 421 4.7.0 and disconnect: stops dictionary probes.
+  uint32_t errors_per_session = 20;
+  // Command line length including CRLF (RFC 5321 §4.5.3.1.4 minimum 512): bounds the line buffer.
+  uint32_t command_line = 512;
+  // Text line length including CRLF (RFC 5321 §4.5.3.1.6: 1000): longer lines get 552.
+  uint32_t text_line = 1000;
+  // Bytes of replies a session may have queued before it stops reading commands: bounds the
+  // output of one huge pipelined write (100,000 NOOPs cost at most this much memory).
+  uint32_t output_buffer = 65536;
+};
+
+struct RelayConfig {
+  // Domains accepted from anyone; value = next hop ("" = route by transport/MX).
+  std::map<std::string, std::string> domains;
+  // Clients allowed to relay to any domain.
+  std::vector<Cidr> networks;
+  // Smarthost for everything else: "[host]:port" or "host".
+  std::string relayhost;
+};
+
+struct QueueConfig {
+  Duration retry_initial = std::chrono::minutes(5);
+  Duration retry_max = std::chrono::hours(1);
+  Duration max_lifetime = std::chrono::hours(24 * 5);
+  Duration delay_warning = Duration(0);  // 0 = off
+};
+
+struct LogConfig {
+  LogFormat format = LogFormat::kKv;
+  LogLevel level = LogLevel::kInfo;
+};
+
+struct Config {
+  std::string path;  // file it came from, for messages
+  ServerConfig server;
+  std::vector<ListenerConfig> listeners;  // default: one smtp listener on 127.0.0.1:2525
+  LimitsConfig limits;
+  RelayConfig relay;
+  QueueConfig queue;
+  LogConfig log;
+};
+
+// ConfigError - one problem, already formatted as "FILE:LINE: key: problem".
+struct ConfigError {
+  std::string text;
+};
+
+// load_config - parse and validate; on failure every problem found is returned.
+struct ConfigLoad {
+  Config config;
+  std::vector<ConfigError> errors;  // empty = usable
+};
+ConfigLoad load_config(const std::string& path);
+
+// parse_duration - "250ms", "30s", "5m", "4h", "5d"; nullopt on anything else.
+std::optional<Duration> parse_duration(std::string_view text);
+
+}  // namespace correo

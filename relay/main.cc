@@ -1,0 +1,181 @@
+// main.cc - correod: load the config, open the spool (recovery), bind the listeners, run
+// one worker per core and the spool thread, and stop cleanly on SIGTERM/SIGINT.
+//
+//   correod --config FILE          run in the foreground; logs to stderr
+//   correod --check-config FILE    print every error as FILE:LINE: key: problem
+//   correod --version
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "queue/queue_id.h"
+#include "queue/spool.h"
+#include "relay/common/log.h"
+#include "relay/config/config.h"
+#include "relay/server/listener.h"
+#include "relay/server/worker.h"
+
+namespace correo {
+namespace {
+
+void usage(FILE* f) {
+  fprintf(f,
+          "usage: correod --config FILE        run in the foreground\n"
+          "       correod --check-config FILE  validate FILE and print every problem\n"
+          "       correod --version\n");
+}
+
+// make_dirs - mkdir -p; the state directory and the queue below it.
+bool make_dirs(const std::string& path, std::string& error) {
+  std::string cur;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!cur.empty() && mkdir(cur.c_str(), 0750) != 0 && errno != EEXIST) {
+        error = cur + ": " + strerror(errno);
+        return false;
+      }
+    }
+    if (i < path.size()) cur += path[i];
+  }
+  return true;
+}
+
+int check_config(const char* path) {
+  ConfigLoad load = load_config(path);
+  for (const auto& e : load.errors) fprintf(stderr, "%s\n", e.text.c_str());
+  if (!load.errors.empty()) return 1;
+  printf("%s: ok\n", path);
+  return 0;
+}
+
+// log_stats - the figures the ingest benchmark reads: fsync batch sizes and latencies.
+void log_stats(const SpoolStats& spool, const std::vector<std::unique_ptr<Worker>>& workers) {
+  WorkerStats total;
+  for (const auto& w : workers) {
+    total.connections += w->stats().connections;
+    total.refused += w->stats().refused;
+    total.messages += w->stats().messages;
+    total.commit_latency_us.merge(w->stats().commit_latency_us);
+  }
+  LogLine(LogLevel::kInfo, "stats")
+      .kv("connections", total.connections).kv("refused", total.refused).kv("messages", total.messages)
+      .kv("spool_batches", spool.batches).kv("spool_messages", spool.messages).kv("spool_failed", spool.failed)
+      .kv("batch_mean", spool.batch_size.mean()).kv("batch_p50", spool.batch_size.quantile(0.5))
+      .kv("batch_p99", spool.batch_size.quantile(0.99)).kv("batch_max", spool.batch_size.max())
+      .kv("fsync_us_p50", spool.write_latency_us.quantile(0.5)).kv("fsync_us_p99", spool.write_latency_us.quantile(0.99))
+      .kv("commit_us_p50", total.commit_latency_us.quantile(0.5))
+      .kv("commit_us_p90", total.commit_latency_us.quantile(0.9))
+      .kv("commit_us_p99", total.commit_latency_us.quantile(0.99))
+      .kv("commit_us_p999", total.commit_latency_us.quantile(0.999))
+      .kv("commit_us_max", total.commit_latency_us.max());
+}
+
+int run(const char* config_path) {
+  ConfigLoad load = load_config(config_path);
+  if (!load.errors.empty()) {
+    for (const auto& e : load.errors) fprintf(stderr, "%s\n", e.text.c_str());
+    fprintf(stderr, "correod: not started: %zu configuration error(s)\n", load.errors.size());
+    return 1;
+  }
+  const Config config = std::move(load.config);
+  set_log_options(config.log.level, config.log.format);
+
+  // Signals are taken by this thread only (sigwait); workers and the spool never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const std::string queue_dir = config.server.state_dir + "/queue";
+  std::string error;
+  if (!make_dirs(queue_dir, error)) {
+    LogLine(LogLevel::kError, "start_failed").kv("reason", "state_dir").kv("error", error);
+    return 1;
+  }
+  SpoolOptions spool_options;
+  spool_options.dir = queue_dir;
+  spool_options.workers = config.server.workers;
+  auto spool_result = Spool::open(spool_options);
+  if (!spool_result) {
+    LogLine(LogLevel::kError, "start_failed").kv("reason", "spool").kv("error", spool_result.error().message);
+    return 1;
+  }
+  std::unique_ptr<Spool> spool = std::move(spool_result.value());
+  const RecoveryInfo& recovered = spool->recovery();
+  for (uint64_t id : recovered.ids) LogLine(LogLevel::kDebug, "recovered").kv("id", format_queue_id(id));
+
+  // Every worker gets its own socket per listener (SO_REUSEPORT); bind errors stop the start.
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned w = 0; w < config.server.workers; ++w) {
+    std::vector<ListenSocket> sockets;
+    for (size_t i = 0; i < config.listeners.size(); ++i) {
+      auto fd = open_listen_socket(config.listeners[i]);
+      if (!fd) {
+        LogLine(LogLevel::kError, "start_failed").kv("reason", "listen").kv("error", fd.error().message);
+        return 1;
+      }
+      sockets.push_back(ListenSocket{fd.value(), i, listener_name(config.listeners[i])});
+    }
+    workers.push_back(std::make_unique<Worker>(w, config, *spool, std::move(sockets), recovered.max_id));
+  }
+  spool->start();
+  for (auto& w : workers) {
+    Status st = w->start();
+    if (!st) {
+      LogLine(LogLevel::kError, "start_failed").kv("reason", "worker").kv("error", st.error().message);
+      for (auto& other : workers) other->request_stop();
+      workers.clear();
+      spool->stop();
+      return 1;
+    }
+  }
+  std::string listeners;
+  for (const auto& l : config.listeners) {
+    if (!listeners.empty()) listeners += ',';
+    listeners += listener_name(l) + "/" + to_string(l.mode);
+  }
+  LogLine(LogLevel::kInfo, "started").kv("version", CORREO_VERSION).kv("hostname", config.server.hostname)
+      .kv("workers", config.server.workers).kv("listeners", listeners).kv("queue", queue_dir)
+      .kv("recovered", recovered.messages).kv("corrupt", recovered.corrupt);
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      LogLine(LogLevel::kWarn, "reload_unsupported").kv("detail", "SIGHUP reload is not in this version; restart to apply changes");
+      continue;
+    }
+    LogLine(LogLevel::kInfo, "stopping").kv("signal", strsignal(sig));
+    break;
+  }
+  // Workers first (they answer every commit in flight), then the spool.
+  for (auto& w : workers) w->request_stop();
+  for (auto& w : workers) w->join();
+  spool->stop();
+  log_stats(spool->stats_snapshot(), workers);
+  LogLine(LogLevel::kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace correo
+
+int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+    printf("correod %s\n", CORREO_VERSION);
+    return 0;
+  }
+  if (argc == 3 && strcmp(argv[1], "--config") == 0) return correo::run(argv[2]);
+  if (argc == 3 && strcmp(argv[1], "--check-config") == 0) return correo::check_config(argv[2]);
+  correo::usage(stderr);
+  return 2;
+}

@@ -1,0 +1,102 @@
+// worker.h - one worker thread: its io_uring, its listening sockets, its sessions.
+//
+// Thread rules: everything here is touched only by the worker's own thread, except
+// request_stop() (an atomic flag) and stats() after join(). The worker never blocks on
+// disk, DNS or a lock: messages go to the spool through Spool::submit (lock-free SPSC) and
+// come back as completions announced on an eventfd that the ring reads.
+//
+// Per connection at most one receive and one send are in flight. Receives use the
+// provided-buffer ring (no memory held by idle connections); without it (old kernels) each
+// connection gets its own receive buffer. A connection slot is freed only when none of its
+// operations and no spool commit are outstanding; CQEs for reused slots are rejected by the
+// generation in their tag (reactor/tag.h).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "queue/queue_id.h"
+#include "queue/spool.h"
+#include "relay/common/histogram.h"
+#include "relay/config/config.h"
+#include "relay/reactor/ring.h"
+#include "relay/reactor/tag.h"
+#include "relay/server/listener.h"
+#include "relay/smtp/session.h"
+
+namespace correo {
+
+struct WorkerStats {
+  uint64_t connections = 0;
+  uint64_t refused = 0;      // over sessions_per_worker
+  uint64_t messages = 0;     // acknowledged with 250
+  Histogram commit_latency_us;  // end of data -> 250 (spool round trip)
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, const Config& config, Spool& spool, std::vector<ListenSocket> sockets, uint64_t id_floor);
+  ~Worker();
+
+  // start - launch the thread; returns once its ring is set up (or failed to be).
+  Status start();
+  void request_stop() { stop_.store(true, std::memory_order_relaxed); }
+  void join();
+  const WorkerStats& stats() const { return stats_; }  // valid after join()
+
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+ private:
+  struct Conn;
+  using Clock = std::chrono::steady_clock;
+
+  void run(std::promise<Status>& ready);
+  Status setup();
+  void loop();
+  void handle(io_uring_cqe* cqe);
+
+  void arm_accept(size_t listener);
+  void on_accept(size_t listener, int res, uint32_t flags);
+  void arm_recv(Conn& c);
+  void on_recv(Conn& c, int res, uint32_t flags);
+  void flush(Conn& c);
+  void on_send(Conn& c, int res);
+  void service(Conn& c);
+  void begin_close(Conn& c);
+  void maybe_free(Conn& c);
+  void arm_tick();
+  void on_tick();
+  void arm_spool_wake();
+  void on_spool_wake();
+  void begin_shutdown();
+  Conn* lookup(Tag tag);
+  Conn& allocate();
+
+  const unsigned index_;
+  const Config& config_;
+  Spool& spool_;
+  std::vector<ListenSocket> sockets_;
+  QueueIdGenerator ids_;
+  std::atomic<bool> stop_{false};
+  bool shutting_down_ = false;
+  Clock::time_point shutdown_deadline_;
+  std::thread thread_;
+
+  std::unique_ptr<Ring> ring_;
+  std::unique_ptr<BufferRing> buffers_;  // null when the kernel lacks buffer rings
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<Tag> starved_;  // receives that hit -ENOBUFS, re-armed after the batch
+  size_t active_ = 0;
+  uint64_t spool_wake_value_ = 0;
+  __kernel_timespec tick_{};
+  WorkerStats stats_;
+};
+
+}  // namespace correo

@@ -1,0 +1,178 @@
+// session.cc - the input loop, replies, error accounting and the session's lifecycle.
+#include "relay/smtp/session.h"
+
+#include <cstring>
+
+#include "relay/common/log.h"
+
+namespace correo {
+
+const char* to_string(SessionPhase phase) {
+  switch (phase) {
+    case SessionPhase::kCommand: return "command";
+    case SessionPhase::kDiscardLine: return "discard_line";
+    case SessionPhase::kData: return "data";
+    case SessionPhase::kBdat: return "bdat";
+    case SessionPhase::kAwaitCommit: return "await_commit";
+    case SessionPhase::kClosed: return "closed";
+  }
+  return "unknown";
+}
+
+Session::Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener)
+    : config_(config), host_(host), client_ip_(std::move(client_ip)), listener_(std::move(listener)) {
+  if (auto ip = IpAddress::parse(client_ip_)) {
+    for (const Cidr& net : config_.relay.networks) {
+      if (net.contains(*ip)) {
+        relay_client_ = true;
+        break;
+      }
+    }
+  }
+}
+
+void Session::start(bool refuse) {
+  if (refuse) {
+    close_with(421, "4.3.2", config_.server.hostname + " Too many connections, try again later");
+    return;
+  }
+  // The greeting carries no enhanced code (RFC 2034 §3 covers replies to commands).
+  out_ += "220 ";
+  out_ += config_.server.hostname;
+  out_ += " ESMTP correo\r\n";
+}
+
+bool Session::paused() const {
+  return phase_ == SessionPhase::kAwaitCommit || out_.size() >= config_.limits.output_buffer;
+}
+
+std::chrono::milliseconds Session::timeout() const {
+  if (phase_ == SessionPhase::kData || phase_ == SessionPhase::kBdat) return config_.limits.data_timeout;
+  return config_.limits.idle_timeout;
+}
+
+void Session::feed(std::string_view bytes) {
+  if (closed()) return;
+  if (inbuf_.empty()) {
+    const size_t used = process(bytes);
+    if (used < bytes.size() && !closed()) inbuf_.assign(bytes.substr(used));
+  } else {
+    inbuf_.append(bytes);
+    const size_t used = process(inbuf_);
+    inbuf_.erase(0, used);
+  }
+  if (closed()) inbuf_.clear();
+}
+
+void Session::resume() {
+  if (closed() || inbuf_.empty()) return;
+  const size_t used = process(inbuf_);
+  inbuf_.erase(0, used);
+  if (closed()) inbuf_.clear();
+}
+
+// process - run the phase machine over `in` until it needs more input or must pause.
+size_t Session::process(std::string_view in) {
+  size_t pos = 0;
+  while (pos < in.size() && !paused() && !closed()) {
+    std::string_view rest = in.substr(pos);
+    size_t n = 0;
+    switch (phase_) {
+      case SessionPhase::kCommand:
+        n = process_command(rest);
+        break;
+      case SessionPhase::kDiscardLine: {
+        const size_t lf = rest.find('\n');
+        if (lf == std::string_view::npos) {
+          n = rest.size();
+        } else {
+          n = lf + 1;
+          phase_ = SessionPhase::kCommand;
+          reply_error(500, "5.5.6", "Error: command line too long");
+        }
+        break;
+      }
+      case SessionPhase::kData:
+        n = process_data(rest);
+        break;
+      case SessionPhase::kBdat:
+        n = process_bdat(rest);
+        break;
+      case SessionPhase::kAwaitCommit:
+      case SessionPhase::kClosed:
+        break;
+    }
+    if (n == 0) break;
+    pos += n;
+  }
+  return closed() ? in.size() : pos;
+}
+
+// process_command - one complete line, or nothing until the line is complete.
+size_t Session::process_command(std::string_view in) {
+  const size_t lf = in.find('\n');
+  const size_t limit = config_.limits.command_line;
+  if (lf == std::string_view::npos) {
+    if (in.size() >= limit) {  // cannot fit even with its CRLF: skip to the next LF
+      phase_ = SessionPhase::kDiscardLine;
+      return in.size();
+    }
+    return 0;
+  }
+  std::string_view line = in.substr(0, lf);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.size() + 2 > limit) {
+    reply_error(500, "5.5.6", "Error: command line too long");
+  } else if (memchr(line.data(), '\0', line.size()) != nullptr) {
+    reply_error(500, "5.5.2", "Error: NUL character in command");
+  } else if (memchr(line.data(), '\r', line.size()) != nullptr) {
+    reply_error(500, "5.5.2", "Error: bare CR in command");
+  } else {
+    dispatch(line);
+  }
+  return lf + 1;
+}
+
+void Session::reply(uint16_t code, std::string_view enhanced, std::string_view text) {
+  append_reply(out_, code, enhanced, text);
+}
+
+// reply_error - a reply that counts against limits.errors_per_session when it is 4xx/5xx.
+void Session::reply_error(uint16_t code, std::string_view enhanced, std::string_view text) {
+  append_reply(out_, code, enhanced, text);
+  if (code >= 400 && ++errors_ >= config_.limits.errors_per_session && !closed()) {
+    close_with(421, "4.7.0", config_.server.hostname + " Error: too many errors");
+  }
+}
+
+void Session::close_with(uint16_t code, std::string_view enhanced, std::string_view text) {
+  append_reply(out_, code, enhanced, text);
+  phase_ = SessionPhase::kClosed;
+}
+
+void Session::reset_transaction() {
+  txn_ = Transaction{};
+  bdat_remaining_ = 0;
+  bdat_discard_ = false;
+}
+
+void Session::on_timeout() {
+  if (closed()) return;
+  LogLine(LogLevel::kInfo, "timeout").kv("client", client_ip_).kv("phase", to_string(phase_));
+  close_with(421, "4.4.2", config_.server.hostname + " Error: timeout exceeded");
+}
+
+void Session::on_shutdown() {
+  if (closed()) return;
+  close_with(421, "4.3.2", config_.server.hostname + " Service shutting down, try again later");
+}
+
+void Session::on_peer_closed() {
+  if (txn_.active && (phase_ == SessionPhase::kData || phase_ == SessionPhase::kBdat || txn_.bdat)) {
+    LogLine(LogLevel::kInfo, "lost_connection").kv("client", client_ip_).kv("phase", to_string(phase_));
+  }
+  reset_transaction();
+  phase_ = SessionPhase::kClosed;
+}
+
+}  // namespace correo

@@ -1,0 +1,150 @@
+// session.h - one inbound SMTP session as a state machine over bytes (RFC 5321 server).
+//
+// Input is bytes (feed), output is bytes (output()) plus requests to the host (a spool
+// commit). No sockets, no clocks of its own, no globals: the worker drives it and the unit
+// tests drive it the same way. One Session per connection, owned by one worker thread.
+//
+// Flow control, all bounded:
+//   - unprocessed input is kept only while the session is paused (awaiting a commit, or
+//     with more than limits.output_buffer bytes of replies unsent); the worker stops
+//     reading the socket while paused, so at most one receive buffer waits here;
+//   - a command line longer than limits.command_line is discarded up to its LF and answered
+//     500 5.5.6;
+//   - message content is bounded by limits.message_size (552 5.3.4 at the end).
+// PIPELINING (RFC 2920): every complete command in the input is answered in order and the
+// replies leave together when the worker flushes after feed(). Bytes after the end of DATA
+// or a BDAT chunk are commands again, processed only after that message's reply.
+//
+// STANDARDS: RFC 5321 (SMTP), RFC 1870 (SIZE), RFC 2034/3463 (enhanced codes), RFC 2920
+// (PIPELINING), RFC 3030 (CHUNKING), RFC 3461 (DSN parameters), RFC 6152 (8BITMIME),
+// RFC 6531 (SMTPUTF8).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "queue/envelope.h"
+#include "queue/spool.h"
+#include "relay/common/cidr.h"
+#include "relay/config/config.h"
+#include "relay/smtp/command.h"
+#include "relay/smtp/data_reader.h"
+
+namespace correo {
+
+// SessionHost - what a session needs from its worker.
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  virtual uint64_t next_queue_id() = 0;
+  // submit - hand a finished message to the spool; false = spool busy (back-pressure).
+  // The host later calls Session::on_commit_result with the outcome.
+  virtual bool submit(CommitRequest& request) = 0;
+  // on_accepted - a message was acknowledged; latency from end of data to the 250.
+  virtual void on_accepted(uint64_t latency_us) {}
+};
+
+enum class SessionPhase : uint8_t {
+  kCommand,      // reading command lines
+  kDiscardLine,  // skipping the rest of an overlong command line
+  kData,         // reading DATA content
+  kBdat,         // reading a BDAT chunk
+  kAwaitCommit,  // message handed to the spool; input waits
+  kClosed,       // QUIT, 421 or fatal: nothing more is read
+};
+const char* to_string(SessionPhase phase);
+
+class Session {
+ public:
+  Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener);
+
+  // start - the greeting; refuse = send 421 instead (too many sessions) and close.
+  void start(bool refuse = false);
+  // feed - process newly received bytes.
+  void feed(std::string_view bytes);
+  // resume - continue after a pause (commit answered, output drained).
+  void resume();
+  void on_commit_result(const CommitCompletion& completion, std::chrono::steady_clock::time_point now);
+  // on_timeout - the host saw no input for timeout(); says 421 and closes.
+  void on_timeout();
+  // on_shutdown - the daemon is stopping: 421 and close (between transactions only).
+  void on_shutdown();
+  // on_peer_closed - the client went away; an unfinished message is dropped, never queued.
+  void on_peer_closed();
+
+  std::string& output() { return out_; }
+  bool closed() const { return phase_ == SessionPhase::kClosed; }
+  // paused - the host must not read more input until resume() would make progress.
+  bool paused() const;
+  bool has_pending_input() const { return !inbuf_.empty(); }
+  SessionPhase phase() const { return phase_; }
+  std::chrono::milliseconds timeout() const;
+  const std::string& client_ip() const { return client_ip_; }
+  uint64_t messages_accepted() const { return accepted_; }
+
+ private:
+  struct Transaction {
+    bool active = false;  // MAIL accepted
+    MailCommand mail;
+    std::vector<Recipient> recipients;
+    uint32_t rejected_rcpts = 0;
+    bool bdat = false;    // BDAT used: DATA no longer allowed
+    uint64_t id = 0;
+    std::string body;     // our Received: header, then content
+    size_t content_offset = 0;
+    size_t queued_rcpts = 0;  // kept for the log line after recipients moved to the spool
+    uint64_t queued_size = 0;
+  };
+
+  size_t process(std::string_view in);
+  size_t process_command(std::string_view in);
+  void dispatch(std::string_view line);
+  void reply(uint16_t code, std::string_view enhanced, std::string_view text);
+  void reply_error(uint16_t code, std::string_view enhanced, std::string_view text);
+  void reply(const Reply& r) { reply_error(r.code, r.enhanced, r.text); }
+  void close_with(uint16_t code, std::string_view enhanced, std::string_view text);
+  void reset_transaction();
+
+  // Command handlers (session_commands.cc).
+  void cmd_helo(const CommandLine& c, bool extended);
+  void cmd_mail(const CommandLine& c);
+  void cmd_rcpt(const CommandLine& c);
+  void cmd_data(const CommandLine& c);
+  void cmd_bdat(const CommandLine& c);
+  bool relay_allowed(const RcptCommand& r) const;
+
+  // Message content and hand-off (session_message.cc).
+  void start_message(DataReader::Mode mode);
+  size_t process_data(std::string_view in);
+  size_t process_bdat(std::string_view in);
+  void finish_message();
+  void fail_message(uint16_t code, std::string_view enhanced, std::string_view text);
+  uint32_t count_hops() const;
+  void append_received_header();
+
+  const Config& config_;
+  SessionHost& host_;
+  std::string client_ip_;
+  std::string listener_;
+  std::string helo_;
+  bool extended_ = false;  // EHLO seen
+  bool relay_client_ = false;
+  SessionPhase phase_ = SessionPhase::kCommand;
+  std::string inbuf_;
+  std::string out_;
+  uint32_t errors_ = 0;
+  uint64_t accepted_ = 0;
+  Transaction txn_;
+  DataReader reader_;
+  uint64_t bdat_remaining_ = 0;
+  bool bdat_last_ = false;
+  bool bdat_discard_ = false;  // consuming a chunk that will be refused
+  Reply bdat_refusal_;
+  std::chrono::steady_clock::time_point commit_started_;
+};
+
+}  // namespace correo

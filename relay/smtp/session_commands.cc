@@ -1,0 +1,164 @@
+// session_commands.cc - command dispatch and the envelope commands (HELO/EHLO, MAIL, RCPT,
+// DATA, BDAT). Sequence errors are 503 5.5.1 (RFC 5321 §4.1.4); the reply texts say what
+// the client should have sent instead.
+#include "relay/common/log.h"
+#include "relay/smtp/session.h"
+
+namespace correo {
+
+void Session::dispatch(std::string_view line) {
+  const CommandLine c = split_command(line);
+  switch (c.verb) {
+    case Verb::kEhlo: return cmd_helo(c, true);
+    case Verb::kHelo: return cmd_helo(c, false);
+    case Verb::kMail: return cmd_mail(c);
+    case Verb::kRcpt: return cmd_rcpt(c);
+    case Verb::kData: return cmd_data(c);
+    case Verb::kBdat: return cmd_bdat(c);
+    case Verb::kRset:
+      if (!c.arg.empty()) return reply_error(501, "5.5.4", "Syntax: RSET");
+      reset_transaction();
+      return reply(250, "2.0.0", "Ok");
+    case Verb::kNoop:
+      return reply(250, "2.0.0", "Ok");
+    case Verb::kQuit:
+      return close_with(221, "2.0.0", "Bye");
+    case Verb::kHelp:
+      return reply(214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY");
+    case Verb::kVrfy:
+      if (c.arg.empty()) return reply_error(501, "5.5.4", "Syntax: VRFY address");
+      // RFC 5321 §3.5.3: 252 when we will not verify but will accept and try to deliver.
+      return reply(252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
+    case Verb::kExpn:
+      return reply_error(502, "5.5.1", "Error: EXPN not supported");
+    case Verb::kTurn:
+    case Verb::kSend:
+    case Verb::kSoml:
+    case Verb::kSaml:
+      // Obsolete (RFC 5321 §4.1.5 and Appendix F): never implemented.
+      return reply_error(502, "5.5.1", "Error: command not implemented");
+    case Verb::kStarttls:
+    case Verb::kAuth:
+    case Verb::kEtrn:
+      return reply_error(502, "5.5.1", "Error: command not implemented");
+    case Verb::kUnknown:
+      return reply_error(500, "5.5.2", "Error: command not recognized");
+  }
+}
+
+void Session::cmd_helo(const CommandLine& c, bool extended) {
+  if (c.arg.empty()) return reply_error(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+  // RFC 5321 §4.1.4: EHLO/HELO resets the transaction as RSET does.
+  reset_transaction();
+  helo_.assign(c.arg);
+  extended_ = extended;
+  const std::string& host = config_.server.hostname;
+  if (!extended) {
+    out_ += "250 ";
+    out_ += host;
+    out_ += "\r\n";
+    return;
+  }
+  out_ += "250-";
+  out_ += host;
+  out_ += "\r\n250-PIPELINING\r\n250-SIZE ";
+  out_ += std::to_string(config_.limits.message_size);
+  out_ += "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 DSN\r\n";
+}
+
+void Session::cmd_mail(const CommandLine& c) {
+  if (helo_.empty()) return reply_error(503, "5.5.1", "Error: send HELO/EHLO first");
+  if (txn_.active) return reply_error(503, "5.5.1", "Error: nested MAIL command");
+  Parsed<MailCommand> parsed = parse_mail(c.arg, config_.limits.message_size);
+  if (auto* r = std::get_if<Reply>(&parsed)) return reply(*r);
+  txn_.mail = std::move(std::get<MailCommand>(parsed));
+  if (!extended_ && (txn_.mail.smtputf8 || txn_.mail.body != BodyType::kUnspecified || txn_.mail.size ||
+                     txn_.mail.ret != DsnRet::kUnspecified || !txn_.mail.envid.empty())) {
+    txn_ = Transaction{};
+    return reply_error(555, "5.5.4", "Error: ESMTP parameters require EHLO");
+  }
+  txn_.active = true;
+  reply(250, "2.1.0", "Ok");
+}
+
+// relay_allowed - no open relay: a relay client (relay.networks) may send anywhere; anyone
+// else only to relay.domains. Address literals are never a relay domain.
+bool Session::relay_allowed(const RcptCommand& r) const {
+  if (relay_client_) return true;
+  if (r.path.address_literal) return false;
+  return config_.relay.domains.count(lowercase_ascii(r.path.domain())) > 0;
+}
+
+void Session::cmd_rcpt(const CommandLine& c) {
+  if (!txn_.active) return reply_error(503, "5.5.1", "Error: need MAIL command");
+  if (txn_.bdat) return reply_error(503, "5.5.1", "Error: RCPT after BDAT");
+  Parsed<RcptCommand> parsed = parse_rcpt(c.arg, txn_.mail.smtputf8);
+  if (auto* r = std::get_if<Reply>(&parsed)) {
+    ++txn_.rejected_rcpts;
+    return reply(*r);
+  }
+  RcptCommand& rc = std::get<RcptCommand>(parsed);
+  if (!extended_ && (rc.notify || !rc.orcpt.empty())) {
+    ++txn_.rejected_rcpts;
+    return reply_error(555, "5.5.4", "Error: ESMTP parameters require EHLO");
+  }
+  if (txn_.recipients.size() >= config_.limits.recipients) {
+    // RFC 5321 §4.5.3.1.10: 452 (not 5xx) so the client retries the rest later.
+    ++txn_.rejected_rcpts;
+    return reply(452, "4.5.3", "Error: too many recipients");
+  }
+  Recipient rcpt;
+  if (rc.postmaster) {
+    rcpt.address = "postmaster@" + config_.server.hostname;  // RFC 5321 §4.5.1
+  } else if (!relay_allowed(rc)) {
+    ++txn_.rejected_rcpts;
+    LogLine(LogLevel::kInfo, "reject").kv("client", client_ip_).kv("check", "relay").kv("rcpt", rc.path.address);
+    return reply_error(554, "5.7.1", "<" + rc.path.address + ">: Relay access denied");
+  } else {
+    rcpt.address = std::move(rc.path.address);
+  }
+  rcpt.orcpt = std::move(rc.orcpt);
+  rcpt.notify = rc.notify;
+  txn_.recipients.push_back(std::move(rcpt));
+  reply(250, "2.1.5", "Ok");
+}
+
+void Session::cmd_data(const CommandLine& c) {
+  if (!c.arg.empty()) return reply_error(501, "5.5.4", "Syntax: DATA");
+  if (!txn_.active) return reply_error(503, "5.5.1", "Error: need MAIL command");
+  if (txn_.bdat) return reply_error(503, "5.5.1", "Error: DATA not allowed after BDAT");
+  if (txn_.recipients.empty()) {
+    // RFC 2920 §3.1: with pipelining, DATA after only failed RCPTs gets 554 "no valid recipients".
+    if (txn_.rejected_rcpts) return reply_error(554, "5.5.1", "Error: no valid recipients");
+    return reply_error(503, "5.5.1", "Error: need RCPT command");
+  }
+  start_message(DataReader::Mode::kDot);
+  phase_ = SessionPhase::kData;
+  out_ += "354 End data with <CR><LF>.<CR><LF>\r\n";
+}
+
+void Session::cmd_bdat(const CommandLine& c) {
+  Parsed<BdatCommand> parsed = parse_bdat(c.arg);
+  if (auto* r = std::get_if<Reply>(&parsed)) return reply(*r);
+  const BdatCommand b = std::get<BdatCommand>(parsed);
+  // RFC 3030 §2: the chunk's octets follow the command whatever we answer, so a refused chunk
+  // is still read (and dropped) to stay in step with the client.
+  bdat_discard_ = false;
+  if (!txn_.active) {
+    bdat_discard_ = true;
+    bdat_refusal_ = Reply{503, "5.5.1", "Error: need MAIL command"};
+  } else if (txn_.recipients.empty()) {
+    bdat_discard_ = true;
+    bdat_refusal_ = txn_.rejected_rcpts ? Reply{554, "5.5.1", "Error: no valid recipients"}
+                                        : Reply{503, "5.5.1", "Error: need RCPT command"};
+  } else if (!txn_.bdat) {
+    txn_.bdat = true;
+    start_message(DataReader::Mode::kChunked);
+  }
+  bdat_remaining_ = b.size;
+  bdat_last_ = b.last;
+  phase_ = SessionPhase::kBdat;
+  if (b.size == 0) process_bdat(std::string_view());
+}
+
+}  // namespace correo

@@ -1,0 +1,212 @@
+// session_message.cc - message content, the Received: trace header, the hand-off to the
+// spool and the reply that follows it.
+//
+// Durability rule: "250 queued as ID" is written only from on_commit_result() with an ok
+// completion, i.e. after the spool's WAL fsync returned. Anything else gets a 4xx/5xx and
+// the client keeps responsibility for the message.
+#include <ctime>
+
+#include "queue/queue_id.h"
+#include "relay/common/log.h"
+#include "relay/smtp/session.h"
+
+namespace correo {
+namespace {
+
+// rfc5322_date - "Mon, 23 Nov 2026 16:54:00 +0000" (RFC 5322 §3.3), UTC.
+void append_rfc5322_date(std::string& out, time_t t) {
+  struct tm tm_utc;
+  gmtime_r(&t, &tm_utc);
+  char buf[64];
+  const size_t n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm_utc);
+  out.append(buf, n);
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + 32);
+    if (a != prefix[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Session::start_message(DataReader::Mode mode) {
+  txn_.id = host_.next_queue_id();
+  txn_.body.clear();
+  // Reserve for the declared SIZE (bounded by the limit) to avoid regrowth copies.
+  txn_.body.reserve(static_cast<size_t>(std::min<uint64_t>(txn_.mail.size, config_.limits.message_size)) + 512);
+  append_received_header();
+  txn_.content_offset = txn_.body.size();
+  reader_.begin(mode, &txn_.body, config_.limits.message_size, config_.limits.text_line);
+}
+
+// append_received_header - RFC 5321 §4.4 trace line; "for" only with a single recipient so
+// a message to many does not reveal the others.
+void Session::append_received_header() {
+  std::string& b = txn_.body;
+  b += "Received: from ";
+  b += helo_;
+  b += " (unknown [";
+  b += client_ip_;
+  b += "])\r\n\tby ";
+  b += config_.server.hostname;
+  b += " (correo) with ";
+  // RFC 6531 §3.7.3 protocol names.
+  b += txn_.mail.smtputf8 ? "UTF8SMTP" : (extended_ ? "ESMTP" : "SMTP");
+  b += " id ";
+  b += format_queue_id(txn_.id);
+  if (txn_.recipients.size() == 1) {
+    b += "\r\n\tfor <";
+    b += txn_.recipients.front().address;
+    b += ">";
+  }
+  b += ";\r\n\t";
+  append_rfc5322_date(b, time(nullptr));
+  b += "\r\n";
+}
+
+size_t Session::process_data(std::string_view in) {
+  const size_t used = reader_.consume(in);
+  if (reader_.done()) {
+    phase_ = SessionPhase::kCommand;
+    finish_message();
+  }
+  return used;
+}
+
+size_t Session::process_bdat(std::string_view in) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(in.size(), bdat_remaining_));
+  if (!bdat_discard_ && n) reader_.consume(in.substr(0, n));
+  bdat_remaining_ -= n;
+  if (bdat_remaining_ > 0) return n;
+  phase_ = SessionPhase::kCommand;
+  if (bdat_discard_) {
+    bdat_discard_ = false;
+    reply(bdat_refusal_);
+    return n;
+  }
+  if (bdat_last_) {
+    reader_.finish_chunked();
+    finish_message();
+  } else if (reader_.defect() != DataDefect::kNone && reader_.defect() != DataDefect::kTooBig) {
+    finish_message();  // refuse now; later chunks of this transaction get 503
+  } else {
+    reply(250, "2.0.0", std::to_string(n) + " octets received");
+  }
+  return n;
+}
+
+void Session::fail_message(uint16_t code, std::string_view enhanced, std::string_view text) {
+  LogLine(LogLevel::kInfo, "reject").kv("client", client_ip_).kv("id", format_queue_id(txn_.id))
+      .kv("check", "content").kv("reply", std::string(enhanced) + " " + std::string(text));
+  reset_transaction();
+  reply_error(code, enhanced, text);
+}
+
+// count_hops - Received: fields in the client's header section (not our own).
+uint32_t Session::count_hops() const {
+  std::string_view h(txn_.body);
+  h.remove_prefix(txn_.content_offset);
+  uint32_t hops = 0;
+  while (!h.empty()) {
+    const size_t eol = h.find("\r\n");
+    std::string_view line = h.substr(0, eol);
+    if (line.empty()) break;  // end of the header section
+    if (istarts_with(line, "received:")) ++hops;
+    if (eol == std::string_view::npos) break;
+    h.remove_prefix(eol + 2);
+  }
+  return hops;
+}
+
+void Session::finish_message() {
+  switch (reader_.defect()) {
+    case DataDefect::kNone:
+      break;
+    case DataDefect::kBareLf:
+      return fail_message(550, "5.6.0", "Message refused: bare LF in message text; lines must end with CRLF (RFC 5321 section 2.3.8)");
+    case DataDefect::kBareCr:
+      return fail_message(550, "5.6.0", "Message refused: bare CR in message text; lines must end with CRLF (RFC 5321 section 2.3.8)");
+    case DataDefect::kNul:
+      return fail_message(550, "5.6.0", "Message refused: NUL character in message text");
+    case DataDefect::kLineTooLong:
+      return fail_message(552, "5.6.0", "Message refused: text line longer than " + std::to_string(config_.limits.text_line) +
+                                            " octets (RFC 5321 section 4.5.3.1.6)");
+    case DataDefect::kTooBig:
+      return fail_message(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  }
+  const uint32_t hops = count_hops();
+  if (hops > config_.limits.max_hops) {
+    return fail_message(554, "5.4.6", "Too many hops (" + std::to_string(hops) + " Received: headers): mail loop?");
+  }
+  CommitRequest req;
+  Envelope& env = req.envelope;
+  env.id = txn_.id;
+  env.sender = txn_.mail.path.address;
+  env.recipients = std::move(txn_.recipients);
+  env.body = txn_.mail.body;
+  env.smtputf8 = txn_.mail.smtputf8;
+  env.ret = txn_.mail.ret;
+  env.envid = txn_.mail.envid;
+  env.arrival_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  env.client_address = client_ip_;
+  env.helo = helo_;
+  env.size = txn_.body.size();
+  txn_.queued_rcpts = env.recipients.size();
+  txn_.queued_size = env.size;
+  req.body = std::move(txn_.body);
+  req.submitted = std::chrono::steady_clock::now();
+  const uint64_t id = txn_.id;
+  if (!host_.submit(req)) {
+    // Back-pressure: the spool is behind. A server-side condition, so it does not count
+    // against the client's error budget.
+    LogLine(LogLevel::kWarn, "spool_busy").kv("client", client_ip_).kv("id", format_queue_id(id));
+    reset_transaction();
+    return reply(451, "4.3.0", "Error: queue busy, try again later");
+  }
+  commit_started_ = req.submitted;
+  phase_ = SessionPhase::kAwaitCommit;
+}
+
+void Session::on_commit_result(const CommitCompletion& c, std::chrono::steady_clock::time_point now) {
+  if (phase_ != SessionPhase::kAwaitCommit) {
+    // The client left while we were writing: the message is queued (if ok) but was never
+    // acknowledged, so the client will send it again (at-least-once, RFC 5321 §6.1).
+    LogLine(LogLevel::kInfo, "queued_unacknowledged").kv("id", format_queue_id(c.id)).kv("client", client_ip_)
+        .kv("ok", c.status == CommitStatus::kOk);
+    return;
+  }
+  phase_ = SessionPhase::kCommand;
+  const std::string id = format_queue_id(c.id);
+  switch (c.status) {
+    case CommitStatus::kOk: {
+      const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - commit_started_).count();
+      ++accepted_;
+      LogLine(LogLevel::kInfo, "queued").kv("id", id).kv("client", client_ip_)
+          .kv("from", "<" + txn_.mail.path.address + ">").kv("rcpts", static_cast<uint64_t>(txn_.queued_rcpts))
+          .kv("size", txn_.queued_size).kv("commit_us", static_cast<int64_t>(latency));
+      host_.on_accepted(static_cast<uint64_t>(latency));
+      reply(250, "2.0.0", "Ok: queued as " + id);
+      break;
+    }
+    case CommitStatus::kNoSpace:
+      LogLine(LogLevel::kError, "spool_write_failed").kv("id", id).kv("client", client_ip_).kv("error", c.error);
+      reply(452, "4.3.1", "Error: insufficient system storage");
+      break;
+    case CommitStatus::kIoError:
+      LogLine(LogLevel::kError, "spool_write_failed").kv("id", id).kv("client", client_ip_).kv("error", c.error);
+      reply(451, "4.3.0", "Error: local error in processing, message not queued");
+      break;
+    case CommitStatus::kShuttingDown:
+      close_with(421, "4.3.2", config_.server.hostname + " Service shutting down, message not queued");
+      break;
+  }
+  reset_transaction();
+}
+
+}  // namespace correo

@@ -1,0 +1,130 @@
+// data_reader_test.cc - end-of-data detection, dot-unstuffing and the smuggling variants.
+#include "relay/smtp/data_reader.h"
+
+#include <gtest/gtest.h>
+
+namespace correo {
+namespace {
+
+struct Outcome {
+  bool done;
+  size_t used;
+  DataDefect defect;
+  std::string content;
+};
+
+Outcome read_dot(std::string_view in, uint64_t max_size = 1 << 20, uint32_t max_line = 1000) {
+  std::string sink;
+  DataReader r;
+  r.begin(DataReader::Mode::kDot, &sink, max_size, max_line);
+  size_t used = r.consume(in);
+  return {r.done(), used, r.defect(), sink};
+}
+
+// The same input fed one byte at a time must give the same answer as in one piece.
+Outcome read_dot_bytewise(std::string_view in) {
+  std::string sink;
+  DataReader r;
+  r.begin(DataReader::Mode::kDot, &sink, 1 << 20, 1000);
+  size_t used = 0;
+  for (size_t i = 0; i < in.size() && !r.done(); ++i) used += r.consume(in.substr(i, 1));
+  return {r.done(), used, r.defect(), sink};
+}
+
+TEST(DataReader, EndsOnlyAtCrLfDotCrLf) {
+  Outcome o = read_dot("Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<a@b>\r\n");
+  EXPECT_TRUE(o.done);
+  EXPECT_EQ(o.used, 23u);
+  EXPECT_EQ(o.defect, DataDefect::kNone);
+  EXPECT_EQ(o.content, "Subject: x\r\n\r\nbody\r\n");
+}
+
+TEST(DataReader, EmptyMessage) {
+  Outcome o = read_dot(".\r\n");
+  EXPECT_TRUE(o.done);
+  EXPECT_EQ(o.content, "");
+}
+
+TEST(DataReader, DotUnstuffing) {
+  Outcome o = read_dot("..leading\r\n...\r\n.x\r\nmid.dle\r\n.\r\n");
+  EXPECT_TRUE(o.done);
+  EXPECT_EQ(o.content, ".leading\r\n..\r\nx\r\nmid.dle\r\n");
+}
+
+TEST(DataReader, SmugglingVariantsNeverEndTheData) {
+  // Each of these has a fake terminator followed by a smuggled command; only the real
+  // <CRLF>.<CRLF> at the very end may end the data, and every fake one is a defect.
+  const char* variants[] = {
+      "a\n.\nMAIL FROM:<x@y>\r\n.\r\n",      // LF . LF
+      "a\r\n.\nMAIL FROM:<x@y>\r\n.\r\n",    // CRLF . LF
+      "a\n.\r\nMAIL FROM:<x@y>\r\n.\r\n",    // LF . CRLF
+      "a\r.\rMAIL FROM:<x@y>\r\n.\r\n",      // CR . CR
+      "a\r\n.\rMAIL FROM:<x@y>\r\n.\r\n",    // CRLF . CR
+      "a\r.\r\nMAIL FROM:<x@y>\r\n.\r\n",    // CR . CRLF
+      "a\r\r\n.\r\nMAIL FROM:<x@y>\r\n.\r\n",  // CR CRLF . CRLF: the CRLF.CRLF is real here
+  };
+  for (size_t i = 0; i + 1 < std::size(variants); ++i) {
+    const std::string in = variants[i];
+    Outcome o = read_dot(in);
+    EXPECT_TRUE(o.done) << i;
+    EXPECT_EQ(o.used, in.size()) << "variant " << i << " ended early";
+    EXPECT_NE(o.defect, DataDefect::kNone) << i;
+    Outcome b = read_dot_bytewise(in);
+    EXPECT_EQ(b.used, in.size()) << i;
+    EXPECT_EQ(b.defect, o.defect) << i;
+  }
+  // The last one: a bare CR before a genuine terminator - ends there, but is a defect.
+  Outcome o = read_dot(variants[std::size(variants) - 1]);
+  EXPECT_TRUE(o.done);
+  EXPECT_EQ(o.defect, DataDefect::kBareCr);
+}
+
+TEST(DataReader, BareLfAndCrAndNulAreDefects) {
+  EXPECT_EQ(read_dot("a\nb\r\n.\r\n").defect, DataDefect::kBareLf);
+  EXPECT_EQ(read_dot("a\rb\r\n.\r\n").defect, DataDefect::kBareCr);
+  EXPECT_EQ(read_dot(std::string("a\0b\r\n.\r\n", 8)).defect, DataDefect::kNul);
+}
+
+TEST(DataReader, LineLengthIncludesCrLf) {
+  std::string ok_line(998, 'x');
+  EXPECT_EQ(read_dot(ok_line + "\r\n.\r\n").defect, DataDefect::kNone);
+  std::string long_line(999, 'x');
+  EXPECT_EQ(read_dot(long_line + "\r\n.\r\n").defect, DataDefect::kLineTooLong);
+}
+
+TEST(DataReader, SizeLimitKeepsReadingToTheEnd) {
+  std::string body(100, 'x');
+  Outcome o = read_dot(body + "\r\n" + body + "\r\n.\r\nQUIT\r\n", 150);
+  EXPECT_TRUE(o.done);
+  EXPECT_EQ(o.defect, DataDefect::kTooBig);
+  EXPECT_EQ(o.used, 2 * 102 + 3u);
+}
+
+TEST(DataReader, SplitTerminatorAcrossReads) {
+  std::string sink;
+  DataReader r;
+  r.begin(DataReader::Mode::kDot, &sink, 1000, 1000);
+  EXPECT_EQ(r.consume("hello\r"), 6u);
+  EXPECT_EQ(r.consume("\n."), 2u);
+  EXPECT_FALSE(r.done());
+  EXPECT_EQ(r.consume("\r"), 1u);
+  EXPECT_EQ(r.consume("\nNOOP\r\n"), 1u);
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(sink, "hello\r\n");
+}
+
+TEST(DataReader, ChunkedModeIgnoresDotsButChecksLines) {
+  std::string sink;
+  DataReader r;
+  r.begin(DataReader::Mode::kChunked, &sink, 1000, 1000);
+  EXPECT_EQ(r.consume(".\r\n..x\r\nlast"), 12u);
+  r.finish_chunked();
+  EXPECT_EQ(r.defect(), DataDefect::kNone);
+  EXPECT_EQ(sink, ".\r\n..x\r\nlast\r\n");
+  r.begin(DataReader::Mode::kChunked, &sink, 1000, 1000);
+  r.consume("a\nb");
+  EXPECT_EQ(r.defect(), DataDefect::kBareLf);
+}
+
+}  // namespace
+}  // namespace correo
