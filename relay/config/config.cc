@@ -42,18 +42,14 @@ class Diagnostics {
   explicit Diagnostics(const std::string& file) : file_(file) {}
 
   void add(unsigned line, std::string_view key, std::string_view problem) {
-    std::string text = file_;
-    text += ':';
-    text += std::to_string(line);
-    text += ": ";
-    text += key;
-    text += ": ";
-    text += problem;
-    entries_.push_back({line, std::move(text)});
+    entries_.push_back({line, file_ + ":" + std::to_string(line) + ": " + std::string(key) +
+                                  ": " + std::string(problem)});
   }
   void add(const toml::value& at, std::string_view key, std::string_view problem) {
     add(at.location().line(), key, problem);
   }
+
+  size_t count() const { return entries_.size(); }
 
   std::vector<ConfigError> take() {
     std::stable_sort(entries_.begin(), entries_.end(),
@@ -207,7 +203,8 @@ std::string next_hop_problem(std::string_view hop) {
     }
   }
   if (reason.empty()) return "";
-  return in_quotes(hop) + " is not a next hop: " + reason + " (use host, host:port, [host] or [host]:port)";
+  return in_quotes(hop) + " is not a next hop: " + reason +
+         " (use host, host:port, [host] or [host]:port)";
 }
 
 // format_duration - the largest whole unit, for messages ("90m", "2h", "250ms").
@@ -245,12 +242,21 @@ std::optional<std::string> read_file(const std::string& path, std::string& text)
   return problem;
 }
 
-// too_deep_line - the line where arrays/inline tables nest deeper than kMaxNesting, if any.
-// toml11 parses nesting by recursion, so "a = [[[[..." 100k deep would overflow the stack;
-// this scan skips strings and comments so brackets inside them do not count.
+// NestingProblem - where and how a document nests too deeply for toml11 to parse safely.
+struct NestingProblem {
+  unsigned line;
+  std::string problem;
+};
+
+// too_deep - find arrays/inline tables nested deeper than kMaxNesting, or a line with more
+// than kMaxNesting dots (dotted keys). toml11 parses nesting by recursion, so "a = [[[[..."
+// 100k deep overflows the stack, and 100k-part dotted keys take hours. Strings and comments
+// are skipped, so brackets and dots inside them do not count. A config has no floats, so
+// counting every dot on a line costs nothing real.
 constexpr int kMaxNesting = 64;
-std::optional<unsigned> too_deep_line(std::string_view text) {
+std::optional<NestingProblem> too_deep(std::string_view text) {
   int depth = 0;
+  int dots = 0;
   unsigned line = 1;
   size_t i = 0;
   // skip_to - advance past the closing delimiter, counting lines; escapes only in "strings".
@@ -277,9 +283,17 @@ std::optional<unsigned> too_deep_line(std::string_view text) {
     } else if (c == '#') {
       while (i < text.size() && text[i] != '\n') ++i;
     } else {
-      if (c == '\n') ++line;
-      if (c == '[' || c == '{') {
-        if (++depth > kMaxNesting) return line;
+      if (c == '\n') {
+        ++line;
+        dots = 0;
+      } else if (c == '.' && ++dots > kMaxNesting) {
+        return NestingProblem{line, "more than " + std::to_string(kMaxNesting) +
+                                        " dotted key parts on one line"};
+      } else if (c == '[' || c == '{') {
+        if (++depth > kMaxNesting) {
+          return NestingProblem{line, "arrays or inline tables nested deeper than " +
+                                          std::to_string(kMaxNesting) + " levels"};
+        }
       } else if ((c == ']' || c == '}') && depth > 0) {
         --depth;
       }
@@ -437,7 +451,8 @@ KeyLoader integer_key(Diagnostics& d, T& out, int64_t min,
                       int64_t max = static_cast<int64_t>(std::min<uint64_t>(
                           std::numeric_limits<T>::max(), std::numeric_limits<int64_t>::max())),
                       std::string range = {}) {
-  return [&d, &out, min, max, range = std::move(range)](const toml::value& v, const std::string& key) {
+  return [&d, &out, min, max, range = std::move(range)](const toml::value& v,
+                                                        const std::string& key) {
     if (auto n = read_integer(d, v, key, min, max, range)) out = static_cast<T>(*n);
   };
 }
@@ -638,22 +653,24 @@ void load_relay(Diagnostics& d, const toml::value& table, RelayConfig& out) {
 
 // load_queue - [queue]: retry schedule and message lifetime.
 void load_queue(Diagnostics& d, const toml::value& table, QueueConfig& out) {
+  const size_t errors_before = d.count();
   walk_table(d, table, "queue", {
     {"retry_initial", duration_key(d, out.retry_initial, false)},
     {"retry_max", duration_key(d, out.retry_max, false)},
     {"max_lifetime", duration_key(d, out.max_lifetime, false)},
     {"delay_warning", duration_key(d, out.delay_warning, true)},
   });
-  if (out.retry_initial > out.retry_max) {
-    // Report at whichever of the two keys the file sets (retry_initial first).
+  // Compare only valid values: a bad retry_initial must not also be "greater than retry_max".
+  if (d.count() == errors_before && out.retry_initial > out.retry_max) {
+    // Blame retry_initial when the file sets it, else the retry_max that undercuts the default.
     const auto& entries = table.as_table();
-    auto at = entries.find("retry_initial");
-    if (at == entries.end()) at = entries.find("retry_max");
-    const unsigned line = at != entries.end() ? at->second.location().line()
-                                              : table.location().line();
-    d.add(line, "queue.retry_initial",
-          "must not exceed queue.retry_max (" + format_duration(out.retry_initial) + " > " +
-              format_duration(out.retry_max) + ")");
+    const std::string pair =
+        " (" + format_duration(out.retry_initial) + " > " + format_duration(out.retry_max) + ")";
+    if (auto at = entries.find("retry_initial"); at != entries.end()) {
+      d.add(at->second, "queue.retry_initial", "must not exceed queue.retry_max" + pair);
+    } else if (auto at_max = entries.find("retry_max"); at_max != entries.end()) {
+      d.add(at_max->second, "queue.retry_max", "must not be below queue.retry_initial" + pair);
+    }
   }
 }
 
@@ -740,25 +757,18 @@ const char* to_string(ListenerMode mode) {
   return "unknown";
 }
 
+// parse_duration - digits then exactly one unit; overflow of milliseconds is rejected too.
 std::optional<Duration> parse_duration(std::string_view text) {
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   if (digits == 0) return std::nullopt;
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000}};
   const std::string_view unit = text.substr(digits);
-  int64_t scale = 0;
-  if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "s") {
-    scale = 1000;
-  } else if (unit == "m") {
-    scale = 60 * 1000;
-  } else if (unit == "h") {
-    scale = 60 * 60 * 1000;
-  } else if (unit == "d") {
-    scale = 24 * 60 * 60 * 1000;
-  } else {
-    return std::nullopt;
-  }
+  const auto match = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                  [&](const auto& u) { return u.first == unit; });
+  if (match == std::end(kUnits)) return std::nullopt;
+  const int64_t scale = match->second;
   uint64_t count = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, count);
   if (ec != std::errc() || ptr != text.data() + digits) return std::nullopt;
@@ -768,6 +778,7 @@ std::optional<Duration> parse_duration(std::string_view text) {
   return Duration(static_cast<int64_t>(count) * scale);
 }
 
+// load_config - read, guard against pathological nesting, parse, walk, then fill defaults.
 ConfigLoad load_config(const std::string& path) {
   ConfigLoad load;
   load.config.path = path;
@@ -778,10 +789,8 @@ ConfigLoad load_config(const std::string& path) {
       load.errors.push_back({path + ":0: cannot read: " + *problem});
       return load;
     }
-    if (auto line = too_deep_line(text)) {
-      d.add(*line, "syntax error",
-            "arrays or inline tables nested deeper than " + std::to_string(kMaxNesting) +
-                " levels");
+    if (auto deep = too_deep(text)) {
+      d.add(deep->line, "syntax error", deep->problem);
       load.errors = d.take();
       return load;
     }
