@@ -12,7 +12,7 @@ build_pkgs=(g++ cmake ninja-build pkg-config make
   libgtest-dev libgmock-dev libbenchmark-dev)
 # Real peers for integration tests and benchmarks: swaks, smtplib + aiosmtpd, Postfix's
 # smtp-source/smtp-sink, openssl s_client, dnsmasq for MX/A records on loopback.
-test_pkgs=(python3 python3-aiosmtpd swaks postfix dnsmasq-base openssl procps)
+test_pkgs=(python3 python3-aiosmtpd swaks postfix dnsmasq-base openssl procps strace)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")

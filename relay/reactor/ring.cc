@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace correo {
@@ -30,18 +31,30 @@ std::string RingFeatures::describe() const {
   return s;
 }
 
+namespace {
+
+// basic_features_forced - CORREO_RING_FEATURES=basic runs the old-kernel path (plain ring,
+// single-shot accept, per-connection receive buffers) so tests cover the fallbacks too.
+bool basic_features_forced() {
+  const char* v = getenv("CORREO_RING_FEATURES");
+  return v != nullptr && strcmp(v, "basic") == 0;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Ring>> Ring::create(unsigned entries) {
   std::unique_ptr<Ring> r(new Ring());
+  const bool basic = basic_features_forced();
   io_uring_params p{};
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  p.flags = IORING_SETUP_CQSIZE | (basic ? 0 : IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
   p.cq_entries = entries * 4;
   int rc = io_uring_queue_init_params(entries, &r->ring_, &p);
-  if (rc == -EINVAL) {  // kernel before 6.1: no SINGLE_ISSUER / DEFER_TASKRUN
+  if (rc == -EINVAL && !basic) {  // kernel before 6.1: no SINGLE_ISSUER / DEFER_TASKRUN
     p = io_uring_params{};
     p.flags = IORING_SETUP_CQSIZE;
     p.cq_entries = entries * 4;
     rc = io_uring_queue_init_params(entries, &r->ring_, &p);
-  } else if (rc == 0) {
+  } else if (rc == 0 && !basic) {
     r->features_.defer_taskrun = true;
   }
   if (rc < 0) return Error{std::string("io_uring_queue_init: ") + strerror(-rc)};
@@ -53,8 +66,8 @@ Result<std::unique_ptr<Ring>> Ring::create(unsigned entries) {
     io_uring_free_probe(probe);
     if (!has_accept || !has_recv) return Error{"io_uring lacks ACCEPT/RECV (kernel too old)"};
   }
-  r->features_.multishot_accept = kernel_at_least(5, 19);
-  r->features_.buffer_ring = kernel_at_least(5, 19);
+  r->features_.multishot_accept = !basic && kernel_at_least(5, 19);
+  r->features_.buffer_ring = !basic && kernel_at_least(5, 19);
   return r;
 }
 

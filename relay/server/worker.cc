@@ -113,7 +113,7 @@ Status Worker::setup() {
       LogLine(LogLevel::kWarn, "buffer_ring_unavailable").kv("worker", index_).kv("error", br.error().message);
     }
   }
-  LogLine(LogLevel::kDebug, "worker_ready").kv("worker", index_).kv("ring", ring_->features().describe())
+  LogLine(LogLevel::kInfo, "worker_ready").kv("worker", index_).kv("ring", ring_->features().describe())
       .kv("buffer_ring", buffers_ != nullptr);
   tick_.tv_sec = 0;
   tick_.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(kTickInterval).count();

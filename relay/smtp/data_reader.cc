@@ -44,9 +44,10 @@ size_t DataReader::consume(std::string_view in) {
       case State::kLineStart:
         line_len_ = 0;
         if (dot_mode && *p == '.') {
+          // The dot is removed (transparency, §4.5.2) and does not count toward the line
+          // limit: §4.5.3.1.6 excludes "the leading dot duplicated for transparency".
           state_ = State::kDot;
           ++p;
-          ++line_len_;
           continue;
         }
         state_ = State::kInLine;
@@ -119,6 +120,8 @@ void DataReader::finish_chunked() {
   if (state_ == State::kCr) {
     flag(DataDefect::kBareCr);
   } else if (state_ == State::kInLine && line_len_ > 0) {
+    // The CRLF we add counts toward the limit as if the client had sent it.
+    if (line_len_ + 2 > max_line_) flag(DataDefect::kLineTooLong);
     emit("\r\n", 2);
   }
   state_ = State::kLineStart;

@@ -92,6 +92,27 @@ TEST(DataReader, LineLengthIncludesCrLf) {
   EXPECT_EQ(read_dot(long_line + "\r\n.\r\n").defect, DataDefect::kLineTooLong);
 }
 
+TEST(DataReader, TransparencyDotDoesNotCountTowardTheLineLimit) {
+  // A 1000-octet line that starts with '.' arrives as 1001 octets after dot-stuffing.
+  Outcome o = read_dot(".." + std::string(997, 'D') + "\r\n.\r\n");
+  EXPECT_EQ(o.defect, DataDefect::kNone);
+  EXPECT_EQ(o.content, "." + std::string(997, 'D') + "\r\n");
+  EXPECT_EQ(read_dot(".." + std::string(998, 'D') + "\r\n.\r\n").defect, DataDefect::kLineTooLong);
+}
+
+TEST(DataReader, ChunkedFinalLineCountsTheAddedCrLf) {
+  std::string sink;
+  DataReader r;
+  r.begin(DataReader::Mode::kChunked, &sink, 10000, 1000);
+  r.consume(std::string(998, 'x'));
+  r.finish_chunked();
+  EXPECT_EQ(r.defect(), DataDefect::kNone);
+  r.begin(DataReader::Mode::kChunked, &sink, 10000, 1000);
+  r.consume(std::string(999, 'x'));
+  r.finish_chunked();
+  EXPECT_EQ(r.defect(), DataDefect::kLineTooLong);
+}
+
 TEST(DataReader, SizeLimitKeepsReadingToTheEnd) {
   std::string body(100, 'x');
   Outcome o = read_dot(body + "\r\n" + body + "\r\n.\r\nQUIT\r\n", 150);

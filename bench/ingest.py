@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""ingest.py - durable ingest throughput of correod against the smtp-sink ceiling.
+
+Workload (issue 3): Postfix's smtp-source, 1 KiB messages, 100 concurrent sessions, fsync on
+(correod as shipped). Each point runs >= --seconds (message count calibrated from a short
+run), repeated --reps times, correod and smtp-sink interleaved so machine noise hits both.
+The ceiling is smtp-source -> smtp-sink with the same flags (smtp-sink stores nothing).
+
+Reported per point: msgs/s (median of reps), correod CPU seconds per 1000 messages, and
+from correod's own stats line (printed at SIGTERM): spool batch sizes (messages per fsync),
+WAL fsync latency, and end-of-DATA -> 250 latency p50/p99 (server-side histogram).
+
+usage: bench/ingest.py [--build build] [--reps 3] [--seconds 10] [--sessions 100] [--size 1024]
+Loopback only; every run is bounded by its message count and a timeout.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = "/usr/sbin/smtp-source"
+SINK = "/usr/sbin/smtp-sink"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Correod:
+    def __init__(self, build):
+        self.dir = tempfile.mkdtemp(prefix="correo-bench-")
+        self.port = free_port()
+        conf = os.path.join(self.dir, "correo.toml")
+        with open(conf, "w") as f:
+            f.write(f"""[server]
+hostname = "bench.example.test"
+state_dir = "{self.dir}/var"
+[[listener]]
+address = "127.0.0.1"
+port = {self.port}
+[relay]
+domains = {{ "example.test" = "" }}
+networks = ["127.0.0.0/8"]
+[log]
+level = "info"   # as shipped: one line per connection and per message
+""")
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen([os.path.join(build, "correod"), "--config", conf], stderr=self.log)
+        wait_port(self.port)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        self.log.seek(0)
+        text = self.log.read()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        m = re.search(r"event=stats (.*)", text)
+        return dict(kv.split("=", 1) for kv in m.group(1).split()) if m else {}
+
+
+class Sink:
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen([SINK, "-u", "nobody", f"127.0.0.1:{self.port}", "1024"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        return {}
+
+
+def blast(port, messages, args, reuse):
+    cmd = [SOURCE, "-s", str(args.sessions), "-m", str(messages), "-l", str(args.size),
+           "-f", "bench@source.test", "-t", "user@example.test"]
+    if reuse:
+        cmd.append("-d")
+    cmd.append(f"127.0.0.1:{port}")
+    start = time.monotonic()
+    subprocess.run(cmd, check=True, timeout=600, stdout=subprocess.DEVNULL)
+    return time.monotonic() - start
+
+
+def run_point(kind, args, messages, reuse):
+    server = Correod(args.build) if kind == "correod" else Sink()
+    cpu0 = cpu_seconds(server.proc.pid)
+    elapsed = blast(server.port, messages, args, reuse)
+    cpu = cpu_seconds(server.proc.pid) - cpu0
+    stats = server.stop()
+    if kind == "correod" and int(stats.get("messages", -1)) != messages:
+        raise RuntimeError(f"correod acknowledged {stats.get('messages')} of {messages} messages")
+    return {"rate": messages / elapsed, "elapsed": elapsed, "cpu_per_1000": 1000 * cpu / messages, "stats": stats}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--sessions", type=int, default=100)
+    ap.add_argument("--size", type=int, default=1024)
+    args = ap.parse_args()
+
+    rows = []
+    for reuse in (False, True):
+        label = "20+ msgs per connection (-d)" if reuse else "1 msg per connection"
+        # Calibrate each target so every counted run lasts >= args.seconds.
+        counts = {}
+        for kind in ("sink", "correod"):
+            probe = run_point(kind, args, 3000, reuse)
+            counts[kind] = max(3000, int(probe["rate"] * args.seconds * 1.2))
+        results = {"sink": [], "correod": []}
+        for rep in range(args.reps):
+            for kind in ("sink", "correod"):  # interleaved
+                r = run_point(kind, args, counts[kind], reuse)
+                results[kind].append(r)
+                print(f"# {label} rep {rep + 1} {kind}: {r['rate']:.0f} msgs/s over {r['elapsed']:.1f} s "
+                      f"({counts[kind]} msgs) cpu/1000={r['cpu_per_1000']:.3f}s {r['stats']}", file=sys.stderr)
+        sink_rate = statistics.median(r["rate"] for r in results["sink"])
+        cor = sorted(results["correod"], key=lambda r: r["rate"])[len(results["correod"]) // 2]
+        st = cor["stats"]
+        rows.append((label, sink_rate, cor["rate"], cor["rate"] / sink_rate, cor["cpu_per_1000"],
+                     st.get("batch_mean", "?"), st.get("batch_p99", "?"), st.get("batch_max", "?"),
+                     st.get("fsync_us_p50", "?"), st.get("fsync_us_p99", "?"),
+                     st.get("commit_us_p50", "?"), st.get("commit_us_p99", "?")))
+
+    print(f"smtp-source, {args.size} B messages, {args.sessions} sessions, >= {args.seconds:.0f} s per run, "
+          f"median of {args.reps}; correod durable (WAL fsync per batch)\n")
+    print("| workload | ceiling: smtp-sink msgs/s | correod msgs/s | correod / ceiling | correod CPU s per 1000 msgs "
+          "| msgs per fsync mean / p99 / max | WAL fsync µs p50 / p99 | end-of-DATA→250 µs p50 / p99 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}× | {r[4]:.3f} | {r[5]} / {r[6]} / {r[7]} "
+              f"| {r[8]} / {r[9]} | {r[10]} / {r[11]} |")
+
+
+if __name__ == "__main__":
+    main()
