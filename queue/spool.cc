@@ -11,10 +11,13 @@
 //     fdatasync per batch), posts one CommitCompletion per request to the requesting worker's
 //     SPSC completion ring and writes 1 to that worker's eventfd once per batch. It repeats
 //     until every ring is empty, then blocks again. No exceptions are thrown on this thread;
-//     RocksDB failures are Status values turned into completions.
+//     RocksDB failures are Status values turned into completions (kNoSpace / kIoError for
+//     every request of the failed batch). Before the next batch it calls DB::Resume(); if
+//     that fails it closes and reopens the DB (see recover_after_failure()).
 //   - open(), start(), stop(), the destructor, recovery() and stats_snapshot() belong to the
 //     owning (control) thread. stop() closes the submit gate, waits for in-flight submit()
-//     calls, lets the spool thread commit and answer everything already submitted, joins it.
+//     calls, lets the spool thread commit and answer everything already submitted, joins it;
+//     from then on submit() returns false.
 //   - A worker must keep draining its completions until stop() returns (the spool thread
 //     never drops a completion: it waits for room), and must not have more than
 //     queue_capacity requests outstanding (then the completion ring can never be full).
@@ -57,6 +60,7 @@ namespace {
 
 constexpr size_t kMaxBatchRequests = 1024;
 constexpr size_t kMaxBatchBytes = 64u << 20;
+constexpr int kReadOnlyAttempts = 5;
 
 constexpr char kMsgCf[] = "msg";
 constexpr char kEnvCf[] = "env";
@@ -214,81 +218,114 @@ struct Pending {
 }  // namespace
 
 struct Spool::Impl {
-  SpoolOptions options;
-  rocksdb::DB* db = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every open CF, destroyed before db
-  rocksdb::ColumnFamilyHandle* msg_cf = nullptr;
-  rocksdb::ColumnFamilyHandle* env_cf = nullptr;
-  rocksdb::ColumnFamilyHandle* sched_cf = nullptr;
-  std::vector<std::unique_ptr<WorkerChannel>> workers;
-  int spool_fd = -1;
-  RecoveryInfo recovery;
+  SpoolOptions options_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every open CF, destroyed before the DB
+  rocksdb::ColumnFamilyHandle* msg_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* env_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* sched_cf_ = nullptr;
+  std::vector<std::unique_ptr<WorkerChannel>> workers_;
+  int spool_fd_ = -1;
+  RecoveryInfo recovery_;
 
-  std::thread thread;
-  std::atomic<bool> closing{false};  // submit gate: set first by stop()
-  std::atomic<bool> exit{false};     // set after in-flight submits finished: thread drains, exits
-  bool stopped = false;              // control thread only
+  std::thread thread_;
+  std::atomic<bool> closing_{false};  // submit gate: set first by stop()
+  std::atomic<bool> exit_requested_{false};  // after in-flight submits: drain, exit
+  bool stopped_ = false;              // control thread only
 
   // Spool thread only.
-  bool need_resume = false;
-  size_t next_worker = 0;
-  std::vector<Pending> pending;
-  std::vector<char> touched;
+  bool need_resume_ = false;        // the last write failed: Resume() (or reopen) first
+  unsigned failed_in_a_row_ = 0;    // consecutive failed batches
+  rocksdb::Status open_status_;     // why db_ is null after a failed reopen
+  size_t next_worker_ = 0;
+  std::vector<Pending> pending_;
+  std::vector<char> touched_;
 
-  mutable std::mutex stats_mu;  // taken once per batch, never per message
-  SpoolStats stats;
+  mutable std::mutex stats_mu_;  // taken once per batch, never per message
+  SpoolStats stats_;
 
   ~Impl();
-  Status open_db();
+  rocksdb::Status open_db();
+  void close_db();
+  void recover_after_failure();
   Status recover();
   void run();
   bool commit_one_batch();
   void post(WorkerChannel& ch, CommitCompletion& c);
 };
 
-// ~Impl - close the DB: column family handles first, then the DB itself, then the fds.
 Spool::Impl::~Impl() {
-  if (db != nullptr) {
-    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
-    handles.clear();
-    rocksdb::Status s = db->Close();
-    if (!s.ok()) LogLine(LogLevel::kWarn, "spool_close_failed").kv("dir", options.dir).kv("error", s.ToString());
-    delete db;
-    db = nullptr;
-  }
-  workers.clear();
-  if (spool_fd >= 0) ::close(spool_fd);
+  close_db();
+  workers_.clear();
+  if (spool_fd_ >= 0) ::close(spool_fd_);
+}
+
+// close_db - column family handles first, then the DB itself.
+void Spool::Impl::close_db() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  msg_cf_ = env_cf_ = sched_cf_ = nullptr;
+  rocksdb::Status s = db_->Close();
+  if (!s.ok()) LogLine(LogLevel::kWarn, "spool_close_failed").kv("dir", options_.dir).kv("error", s.ToString());
+  delete db_;
+  db_ = nullptr;
 }
 
 // open_db - open or create the spool with its column families (plus any unknown ones found).
-Status Spool::Impl::open_db() {
+rocksdb::Status Spool::Impl::open_db() {
   const rocksdb::DBOptions db_opts = spool_db_options();
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, kMsgCf, kEnvCf, kSchedCf};
   std::vector<std::string> existing;
-  if (rocksdb::DB::ListColumnFamilies(db_opts, options.dir, &existing).ok()) {
+  if (rocksdb::DB::ListColumnFamilies(db_opts, options_.dir, &existing).ok()) {
     for (const std::string& n : existing) {
       if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
     }
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const std::string& n : names) cfs.emplace_back(n, spool_cf_options(n));
-  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.dir, cfs, &handles, &db);
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, options_.dir, cfs, &handles_, &db_);
   if (!s.ok()) {
-    db = nullptr;
-    handles.clear();
-    return Error{"cannot open spool " + options.dir + ": " + s.ToString()};
+    db_ = nullptr;
+    handles_.clear();
+    return s;
   }
-  msg_cf = handles[1];
-  env_cf = handles[2];
-  sched_cf = handles[3];
-  return Ok{};
+  msg_cf_ = handles_[1];
+  env_cf_ = handles_[2];
+  sched_cf_ = handles_[3];
+  return s;
+}
+
+// recover_after_failure - before the batch after a failed write: Resume() as RocksDB
+// intends; when that fails (RocksDB 7.8 keeps a WAL writer that hit an append error
+// poisoned: Resume() returns the same error forever), or writes keep failing after a
+// "successful" Resume(), close and reopen the DB, which replays the WAL up to its last whole
+// record (the failed batch was never acknowledged, so losing or keeping it is both fine).
+// If the reopen fails too (disk still full), db_ stays null and the next batch retries.
+void Spool::Impl::recover_after_failure() {
+  need_resume_ = false;
+  if (db_ != nullptr) {
+    rocksdb::Status r = db_->Resume();
+    if (r.ok() && failed_in_a_row_ < 2) {
+      LogLine(LogLevel::kInfo, "spool_resumed").kv("dir", options_.dir);
+      return;
+    }
+    if (!r.ok()) LogLine(LogLevel::kWarn, "spool_resume_failed").kv("dir", options_.dir).kv("error", r.ToString());
+    close_db();
+  }
+  open_status_ = open_db();
+  if (open_status_.ok()) {
+    LogLine(LogLevel::kInfo, "spool_reopened").kv("dir", options_.dir);
+  } else {
+    LogLine(LogLevel::kError, "spool_reopen_failed").kv("dir", options_.dir).kv("error", open_status_.ToString());
+  }
 }
 
 // recover - scan env: count, max id, ids in order; corrupt records are counted and logged.
 Status Spool::Impl::recover() {
   RecoveryInfo info;
   rocksdb::Status s = scan_envelopes(
-      db, env_cf,
+      db_, env_cf_,
       [&](Envelope&& env) {
         ++info.messages;
         info.max_id = std::max(info.max_id, env.id);
@@ -297,10 +334,10 @@ Status Spool::Impl::recover() {
       [&](std::string_view key, const char* reason) {
         ++info.corrupt;
         if (key.size() == 8) info.max_id = std::max(info.max_id, get_be64(key.data()));
-        log_corrupt(options.dir, key, reason);
+        log_corrupt(options_.dir, key, reason);
       });
-  if (!s.ok()) return Error{"spool recovery scan failed in " + options.dir + ": " + s.ToString()};
-  recovery = std::move(info);
+  if (!s.ok()) return Error{"spool recovery scan failed in " + options_.dir + ": " + s.ToString()};
+  recovery_ = std::move(info);
   return Ok{};
 }
 
@@ -308,11 +345,11 @@ Status Spool::Impl::recover() {
 void Spool::Impl::run() {
   for (;;) {
     uint64_t count = 0;
-    if (::read(spool_fd, &count, sizeof count) < 0 && errno != EINTR) {
+    if (::read(spool_fd_, &count, sizeof count) < 0 && errno != EINTR) {
       LogLine(LogLevel::kError, "spool_eventfd_read_failed").kv("errno", errno);
     }
-    // Read before draining: every submit that finished before stop() set exit is visible.
-    const bool exiting = exit.load(std::memory_order_acquire);
+    // Read before draining: every submit that finished before stop() set the flag is visible.
+    const bool exiting = exit_requested_.load(std::memory_order_acquire);
     while (commit_one_batch()) {
     }
     if (exiting) break;
@@ -336,16 +373,18 @@ void Spool::Impl::post(WorkerChannel& ch, CommitCompletion& c) {
 // commit_one_batch - drain the rings into one WriteBatch, write it, answer every request.
 // Returns false when there was nothing to commit.
 bool Spool::Impl::commit_one_batch() {
+  // First, so the batch below is built against the handles of the DB it is written to.
+  if (need_resume_) recover_after_failure();
   rocksdb::WriteBatch batch;
-  pending.clear();
+  pending_.clear();
   size_t bytes = 0;
   const int64_t now = now_us();
   const uint64_t due = now > 0 ? static_cast<uint64_t>(now) : 0;
-  const size_t n = workers.size();
-  for (size_t k = 0; k < n && pending.size() < kMaxBatchRequests && bytes < kMaxBatchBytes; ++k) {
-    const unsigned w = static_cast<unsigned>((next_worker + k) % n);
-    WorkerChannel& ch = *workers[w];
-    while (pending.size() < kMaxBatchRequests && bytes < kMaxBatchBytes) {
+  const size_t n = workers_.size();
+  for (size_t k = 0; k < n && pending_.size() < kMaxBatchRequests && bytes < kMaxBatchBytes; ++k) {
+    const unsigned w = static_cast<unsigned>((next_worker_ + k) % n);
+    WorkerChannel& ch = *workers_[w];
+    while (pending_.size() < kMaxBatchRequests && bytes < kMaxBatchBytes) {
       std::optional<CommitRequest> req = ch.requests.try_pop();
       if (!req) break;
       const uint64_t id = req->envelope.id;
@@ -355,9 +394,9 @@ bool Spool::Impl::commit_one_batch() {
       put_be64(sched_key, due);
       put_be64(sched_key, id);
       batch.SetSavePoint();
-      rocksdb::Status s = batch.Put(msg_cf, key, req->body);
-      if (s.ok()) s = batch.Put(env_cf, key, encode_envelope(req->envelope));
-      if (s.ok()) s = batch.Put(sched_cf, sched_key, rocksdb::Slice());
+      rocksdb::Status s = batch.Put(msg_cf_, key, req->body);
+      if (s.ok()) s = batch.Put(env_cf_, key, encode_envelope(req->envelope));
+      if (s.ok()) s = batch.Put(sched_cf_, sched_key, rocksdb::Slice());
       CommitStatus status = CommitStatus::kOk;
       if (s.ok()) {
         batch.PopSavePoint();
@@ -367,45 +406,38 @@ bool Spool::Impl::commit_one_batch() {
         LogLine(LogLevel::kError, "spool_batch_put_failed").kv("id", format_queue_id(id)).kv("error", s.ToString());
       }
       bytes += req->body.size();
-      pending.push_back(Pending{w, req->cookie, id, status});
+      pending_.push_back(Pending{w, req->cookie, id, status});
     }
   }
-  next_worker = n ? (next_worker + 1) % n : 0;
-  if (pending.empty()) return false;
-
-  if (need_resume) {
-    need_resume = false;
-    rocksdb::Status r = db->Resume();
-    if (r.ok()) {
-      LogLine(LogLevel::kInfo, "spool_resumed").kv("dir", options.dir);
-    } else {
-      LogLine(LogLevel::kWarn, "spool_resume_failed").kv("dir", options.dir).kv("error", r.ToString());
-    }
-  }
+  next_worker_ = n ? (next_worker_ + 1) % n : 0;
+  if (pending_.empty()) return false;
 
   rocksdb::Status s;
   uint64_t latency_us = 0;
-  if (batch.Count() > 0) {
+  if (db_ == nullptr) {
+    s = open_status_;  // closed after a failed reopen: fail this batch with that reason
+  } else if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
-    wo.sync = options.sync;
+    wo.sync = options_.sync;
     const auto t0 = std::chrono::steady_clock::now();
-    s = db->Write(wo, &batch);
+    s = db_->Write(wo, &batch);
     latency_us = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
   }
   const CommitStatus batch_status = classify(s);
   const std::string error = s.ok() ? std::string() : s.ToString();
+  failed_in_a_row_ = s.ok() ? 0 : failed_in_a_row_ + 1;
   if (!s.ok()) {
-    need_resume = true;
+    need_resume_ = true;
     LogLine(LogLevel::kError, "spool_write_failed")
-        .kv("dir", options.dir)
-        .kv("messages", static_cast<uint64_t>(pending.size()))
+        .kv("dir", options_.dir)
+        .kv("messages", static_cast<uint64_t>(pending_.size()))
         .kv("error", error);
   }
 
   uint64_t ok = 0;
-  touched.assign(n, 0);
-  for (const Pending& p : pending) {
+  touched_.assign(n, 0);
+  for (const Pending& p : pending_) {
     CommitCompletion c;
     c.cookie = p.cookie;
     c.id = p.id;
@@ -415,20 +447,20 @@ bool Spool::Impl::commit_one_batch() {
     } else {
       c.error = p.status != CommitStatus::kOk ? "request too large for a write batch" : error;
     }
-    post(*workers[p.worker], c);
-    touched[p.worker] = 1;
+    post(*workers_[p.worker], c);
+    touched_[p.worker] = 1;
   }
   for (size_t w = 0; w < n; ++w) {
-    if (touched[w]) signal_fd(workers[w]->event_fd);
+    if (touched_[w]) signal_fd(workers_[w]->event_fd);
   }
 
   {
-    std::lock_guard<std::mutex> lock(stats_mu);
-    ++stats.batches;
-    stats.messages += ok;
-    stats.failed += pending.size() - ok;
-    stats.batch_size.record(pending.size());
-    if (batch.Count() > 0) stats.write_latency_us.record(latency_us);
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.batches;
+    stats_.messages += ok;
+    stats_.failed += pending_.size() - ok;
+    stats_.batch_size.record(pending_.size());
+    if (batch.Count() > 0) stats_.write_latency_us.record(latency_us);
   }
   return true;
 }
@@ -448,34 +480,34 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
   if (options.queue_capacity == 0) return Error{"spool queue_capacity must be > 0"};
 
   auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  impl->spool_fd = ::eventfd(0, EFD_CLOEXEC);
-  if (impl->spool_fd < 0) return Error{std::string("eventfd: ") + strerror(errno)};
+  impl->options_ = options;
+  impl->spool_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  if (impl->spool_fd_ < 0) return Error{std::string("eventfd: ") + strerror(errno)};
   for (unsigned w = 0; w < options.workers; ++w) {
     auto ch = std::make_unique<WorkerChannel>(options.queue_capacity);
     ch->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (ch->event_fd < 0) return Error{std::string("eventfd: ") + strerror(errno)};
-    impl->workers.push_back(std::move(ch));
+    impl->workers_.push_back(std::move(ch));
   }
-  impl->pending.reserve(kMaxBatchRequests);
+  impl->pending_.reserve(kMaxBatchRequests);
 
-  Status s = impl->open_db();
-  if (!s) return s.error();
-  s = impl->recover();
+  rocksdb::Status rs = impl->open_db();
+  if (!rs.ok()) return Error{"cannot open spool " + options.dir + ": " + rs.ToString()};
+  Status s = impl->recover();
   if (!s) return s.error();
   LogLine(LogLevel::kInfo, "spool_recovered")
       .kv("dir", options.dir)
-      .kv("messages", impl->recovery.messages)
-      .kv("corrupt", impl->recovery.corrupt)
-      .kv("max_id", impl->recovery.max_id ? format_queue_id(impl->recovery.max_id) : std::string("-"));
+      .kv("messages", impl->recovery_.messages)
+      .kv("corrupt", impl->recovery_.corrupt)
+      .kv("max_id", impl->recovery_.max_id ? format_queue_id(impl->recovery_.max_id) : std::string("-"));
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
 
 // start - launch the spool thread (no-op when running or already stopped).
 void Spool::start() {
   Impl& im = *impl_;
-  if (im.stopped || im.thread.joinable()) return;
-  im.thread = std::thread([&im] { im.run(); });
+  if (im.stopped_ || im.thread_.joinable()) return;
+  im.thread_ = std::thread([&im] { im.run(); });
 }
 
 // stop - close the gate, wait for in-flight submits, commit and answer the rest, join.
@@ -483,19 +515,19 @@ void Spool::start() {
 // what was submitted, so every accepted submit() still gets its completion.
 void Spool::stop() {
   Impl& im = *impl_;
-  if (im.stopped) return;
-  im.stopped = true;
-  im.closing.store(true, std::memory_order_seq_cst);
-  for (auto& ch : im.workers) {
+  if (im.stopped_) return;
+  im.stopped_ = true;
+  im.closing_.store(true, std::memory_order_seq_cst);
+  for (auto& ch : im.workers_) {
     while (ch->in_submit.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
   }
-  im.exit.store(true, std::memory_order_release);
-  if (!im.thread.joinable()) im.thread = std::thread([&im] { im.run(); });
-  signal_fd(im.spool_fd);
-  im.thread.join();
+  im.exit_requested_.store(true, std::memory_order_release);
+  if (!im.thread_.joinable()) im.thread_ = std::thread([&im] { im.run(); });
+  signal_fd(im.spool_fd_);
+  im.thread_.join();
   const SpoolStats st = stats_snapshot();
   LogLine(LogLevel::kInfo, "spool_stopped")
-      .kv("dir", im.options.dir)
+      .kv("dir", im.options_.dir)
       .kv("batches", st.batches)
       .kv("messages", st.messages)
       .kv("failed", st.failed);
@@ -504,36 +536,36 @@ void Spool::stop() {
 // submit - worker w only: enqueue and wake the spool thread; false when full or stopping.
 bool Spool::submit(unsigned w, CommitRequest& request) {
   Impl& im = *impl_;
-  if (w >= im.workers.size()) return false;
-  WorkerChannel& ch = *im.workers[w];
+  if (w >= im.workers_.size()) return false;
+  WorkerChannel& ch = *im.workers_[w];
   ch.in_submit.fetch_add(1, std::memory_order_seq_cst);
   bool pushed = false;
-  if (!im.closing.load(std::memory_order_seq_cst)) {
+  if (!im.closing_.load(std::memory_order_seq_cst)) {
     pushed = ch.requests.try_push(request);
-    if (pushed) signal_fd(im.spool_fd);
+    if (pushed) signal_fd(im.spool_fd_);
   }
   ch.in_submit.fetch_sub(1, std::memory_order_release);
   return pushed;
 }
 
 int Spool::completion_fd(unsigned w) const {
-  return w < impl_->workers.size() ? impl_->workers[w]->event_fd : -1;
+  return w < impl_->workers_.size() ? impl_->workers_[w]->event_fd : -1;
 }
 
 // pop_completion - worker w only; the caller reads completion_fd(w) to reset the wake-up.
 bool Spool::pop_completion(unsigned w, CommitCompletion& out) {
-  if (w >= impl_->workers.size()) return false;
-  std::optional<CommitCompletion> c = impl_->workers[w]->completions.try_pop();
+  if (w >= impl_->workers_.size()) return false;
+  std::optional<CommitCompletion> c = impl_->workers_[w]->completions.try_pop();
   if (!c) return false;
   out = std::move(*c);
   return true;
 }
 
-const RecoveryInfo& Spool::recovery() const { return impl_->recovery; }
+const RecoveryInfo& Spool::recovery() const { return impl_->recovery_; }
 
 SpoolStats Spool::stats_snapshot() const {
-  std::lock_guard<std::mutex> lock(impl_->stats_mu);
-  return impl_->stats;
+  std::lock_guard<std::mutex> lock(impl_->stats_mu_);
+  return impl_->stats_;
 }
 
 // ---- read-only access ----------------------------------------------------------------
@@ -543,7 +575,7 @@ namespace {
 // Reader - a read-only (or secondary) instance opened on a spool another process may own.
 struct Reader {
   rocksdb::DB* db = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, env, msg
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, env[, msg]
   std::string secondary_dir;                          // removed on close when used
 
   Reader() = default;
@@ -563,10 +595,15 @@ struct Reader {
   rocksdb::ColumnFamilyHandle* msg_cf() const { return handles[2]; }
 };
 
-// open_reader - OpenForReadOnly (takes no lock, writes nothing into dir); if RocksDB refuses
-// (e.g. a WAL or MANIFEST vanished under a running daemon), a secondary instance with a
-// private temporary directory, caught up with the primary.
-Result<std::unique_ptr<Reader>> open_reader(const std::string& dir) {
+// open_reader - a read-only instance of the spool in dir. OpenForReadOnly first: it takes
+// no lock and writes nothing into dir, so it works while correod owns the spool. Against a
+// live primary it can fail transiently (a WAL or MANIFEST deleted while it was being read),
+// so it is retried. If it still fails and the caller needs envelopes only, a secondary
+// instance (private temporary directory, caught up with the primary) is the fallback. Bodies
+// are never read through a secondary: RocksDB's integrated BlobDB does not support secondary
+// instances (facebook/rocksdb#13371; reading a blob through one crashes 7.8.3), so the msg
+// CF is opened read-only or not at all.
+Result<std::unique_ptr<Reader>> open_reader(const std::string& dir, bool bodies) {
   rocksdb::DBOptions o;
   o.create_if_missing = false;
   o.max_open_files = -1;  // required by secondary mode; keeps files readable if the daemon deletes them
@@ -581,28 +618,28 @@ Result<std::unique_ptr<Reader>> open_reader(const std::string& dir) {
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, spool_cf_options(rocksdb::kDefaultColumnFamilyName)},
-      {kEnvCf, spool_cf_options(kEnvCf)},
-      {kMsgCf, spool_cf_options(kMsgCf)}};
+      {kEnvCf, spool_cf_options(kEnvCf)}};
+  if (bodies) cfs.emplace_back(kMsgCf, spool_cf_options(kMsgCf));
 
   auto reader = std::make_unique<Reader>();
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < kReadOnlyAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
     s = rocksdb::DB::OpenForReadOnly(o, dir, cfs, &reader->handles, &reader->db);
     if (s.ok()) return reader;
     reader->db = nullptr;
     reader->handles.clear();
   }
-  const std::string read_only_error = s.ToString();
+  const std::string read_only_error = "cannot open spool " + dir + " read-only: " + s.ToString();
+  if (bodies) return Error{read_only_error};
 
   std::string tmpl = (std::filesystem::temp_directory_path() / "correo-spool-reader-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    return Error{"cannot open spool " + dir + " read-only: " + read_only_error};
-  }
+  if (::mkdtemp(tmpl.data()) == nullptr) return Error{read_only_error};
   reader->secondary_dir = tmpl;
   s = rocksdb::DB::OpenAsSecondary(o, dir, tmpl, cfs, &reader->handles, &reader->db);
   if (!s.ok()) {
     reader->db = nullptr;
     reader->handles.clear();
-    return Error{"cannot open spool " + dir + " read-only: " + read_only_error + "; as secondary: " + s.ToString()};
+    return Error{read_only_error + "; as secondary: " + s.ToString()};
   }
   s = reader->db->TryCatchUpWithPrimary();
   if (!s.ok()) return Error{"cannot catch up with spool " + dir + ": " + s.ToString()};
@@ -613,7 +650,7 @@ Result<std::unique_ptr<Reader>> open_reader(const std::string& dir) {
 
 // read_envelopes - every decodable envelope in id order; corrupt records are logged, skipped.
 Result<std::vector<Envelope>> read_envelopes(const std::string& dir) {
-  Result<std::unique_ptr<Reader>> r = open_reader(dir);
+  Result<std::unique_ptr<Reader>> r = open_reader(dir, /*bodies=*/false);
   if (!r) return r.error();
   std::vector<Envelope> out;
   rocksdb::Status s = scan_envelopes(
@@ -625,7 +662,7 @@ Result<std::vector<Envelope>> read_envelopes(const std::string& dir) {
 
 // read_message - one message's envelope and body; an error names a missing or corrupt id.
 Result<StoredMessage> read_message(const std::string& dir, uint64_t id) {
-  Result<std::unique_ptr<Reader>> r = open_reader(dir);
+  Result<std::unique_ptr<Reader>> r = open_reader(dir, /*bodies=*/true);
   if (!r) return r.error();
   Reader& rd = **r;
   const std::string key = be64(id);

@@ -10,7 +10,9 @@
 // Layout (column families): msg (id -> body), env (id -> Envelope record), sched (big-endian
 // next-attempt µs + id -> empty, so a range scan yields due work in order). Keys are the
 // 8-byte big-endian queue id. A failed write (disk full, I/O error) fails every request of
-// that batch; the daemon keeps running and tries RocksDB Resume() before the next batch.
+// that batch; the daemon keeps running. Before the next batch the spool calls RocksDB
+// Resume(), and when that does not clear the error (RocksDB 7.8 keeps failing after a WAL
+// append error) it closes and reopens the DB; a reopen that fails fails that batch too.
 #pragma once
 
 #include <atomic>

@@ -1,5 +1,6 @@
 // spool_test.cc - the spool: group commit from two worker threads, recovery, back-pressure,
-// stop(), corrupt records, read-only access while the spool is open (same and other process).
+// stop(), corrupt records, a failed write (answered, then recovered), read-only access while
+// the spool is open (same and other process).
 //
 // Thread rules: each simulated worker thread uses only its own worker index (submit,
 // pop_completion, completion_fd), exactly as the daemon's workers do; the test thread is the
@@ -9,7 +10,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,6 +215,13 @@ TEST(Spool, GroupCommitTwoWorkersThenRecover) {
   EXPECT_EQ(rec.max_id, expected.back());
   QueueIdGenerator after(0, rec.max_id);
   EXPECT_GT(after.next(), expected.back());
+  // Recovery flushed the WAL: bodies >= 4096 bytes now live in blob files, so the reads
+  // below also cover blob-file bodies through the read-only instance.
+  size_t blob_files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(opts.dir)) {
+    if (e.path().extension() == ".blob") ++blob_files;
+  }
+  EXPECT_GT(blob_files, 0u);
 
   // Read-only access while the reopened spool holds the directory.
   Result<std::vector<Envelope>> envs = read_envelopes(opts.dir);
@@ -379,7 +389,34 @@ std::set<std::string> dir_listing(const std::string& dir) {
   return out;
 }
 
-// The child half of ReadableWhileOpenFromAnotherProcess; runs only when that test
+// run_child - re-execute this test binary running only `test` (a DISABLED_ child half),
+// with extra environment; returns its exit status (0 = the child test passed), -1 on error.
+int run_child(const std::string& test, const std::vector<std::string>& extra_env) {
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> args = {exe, "--gtest_filter=" + test, "--gtest_also_run_disabled_tests"};
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> argv, envp;  // built before fork: the child only calls execve
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);  // keep the parent's output readable
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  if (devnull >= 0) ::close(devnull);
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// The child half of ReadableWhileOpenSameAndOtherProcess; runs only when that test
 // re-executes this binary with the environment below.
 TEST(SpoolChild, DISABLED_ReadsOpenSpool) {
   const char* dir = std::getenv("CORREO_SPOOL_CHILD_DIR");
@@ -422,31 +459,10 @@ TEST(Spool, ReadableWhileOpenSameAndOtherProcess) {
 
   // Another process (this binary re-executed, running only the child test).
   const std::string report = tmp.path() + "/child-report";
-  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> args = {exe, "--gtest_filter=SpoolChild.DISABLED_ReadsOpenSpool",
-                                   "--gtest_also_run_disabled_tests"};
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.push_back("CORREO_SPOOL_CHILD_DIR=" + opts.dir);
-  env_strings.push_back("CORREO_SPOOL_CHILD_COUNT=50");
-  env_strings.push_back("CORREO_SPOOL_CHILD_REPORT=" + report);
-  std::vector<char*> argv, envp;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    if (devnull >= 0) ::dup2(devnull, STDOUT_FILENO);  // keep the parent's output readable
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(run_child("SpoolChild.DISABLED_ReadsOpenSpool",
+                      {"CORREO_SPOOL_CHILD_DIR=" + opts.dir, "CORREO_SPOOL_CHILD_COUNT=50",
+                       "CORREO_SPOOL_CHILD_REPORT=" + report}),
+            0);
   std::string line;
   std::getline(std::ifstream(report), line);
   EXPECT_EQ(line, "ok 50");
@@ -461,6 +477,79 @@ TEST(Spool, ReadableWhileOpenSameAndOtherProcess) {
   envs = read_envelopes(opts.dir);
   ASSERT_TRUE(envs.ok()) << envs.error().message;
   EXPECT_EQ(envs->size(), 60u);
+}
+
+// commit_one - submit one request as worker 0 and wait for its completion.
+CommitCompletion commit_one(Spool& spool, uint64_t id, size_t body_size) {
+  CommitRequest r = request_for(id, 0, id);
+  r.body.assign(body_size, 'b');
+  r.envelope.size = body_size;
+  CommitCompletion c;
+  c.status = CommitStatus::kShuttingDown;
+  if (!spool.submit(0, r)) return c;
+  while (!spool.pop_completion(0, c)) wait_completion_fd(spool, 0, 100);
+  return c;
+}
+
+// The child half of FailedWriteAnsweredThenRecovered: it lowers RLIMIT_FSIZE, which is
+// per process, so it runs in its own process.
+TEST(SpoolChild, DISABLED_FailedWrite) {
+  const char* dir = std::getenv("CORREO_SPOOL_CHILD_DIR");
+  const char* report = std::getenv("CORREO_SPOOL_CHILD_REPORT");
+  ASSERT_TRUE(dir && report);
+  ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead of killing us
+  SpoolOptions opts;
+  opts.dir = dir;
+  std::vector<uint64_t> good;
+  uint64_t bad = 0;
+  {
+    Result<std::unique_ptr<Spool>> opened = Spool::open(opts);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    Spool& spool = **opened;
+    spool.start();
+    QueueIdGenerator gen(0, 0);
+    good.push_back(gen.next());
+    ASSERT_EQ(commit_one(spool, good.back(), 100).status, CommitStatus::kOk);
+
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+    rlimit low = old;
+    low.rlim_cur = 64 * 1024;  // the WAL cannot take a 256 KiB record
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+    bad = gen.next();
+    const CommitCompletion failed = commit_one(spool, bad, 256 * 1024);
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+    EXPECT_EQ(failed.status, CommitStatus::kIoError);
+    EXPECT_NE(failed.error.find("File too large"), std::string::npos) << failed.error;
+
+    // The spool keeps running: Resume() (or a reopen) before the next batch.
+    for (int i = 0; i < 3; ++i) {
+      good.push_back(gen.next());
+      const CommitCompletion c = commit_one(spool, good.back(), 5000);
+      EXPECT_EQ(c.status, CommitStatus::kOk) << c.error;
+    }
+    spool.stop();
+    const SpoolStats st = spool.stats_snapshot();
+    EXPECT_EQ(st.failed, 1u);
+    EXPECT_EQ(st.messages, good.size());
+  }
+  Result<std::unique_ptr<Spool>> reopened = Spool::open(opts);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  std::vector<uint64_t> ids = (*reopened)->recovery().ids;
+  ids.erase(std::remove(ids.begin(), ids.end(), bad), ids.end());  // never acknowledged: either way
+  EXPECT_EQ(ids, good);
+  if (!::testing::Test::HasFailure()) std::ofstream(report) << "ok\n";
+}
+
+TEST(Spool, FailedWriteAnsweredThenRecovered) {
+  TempDir tmp;
+  const std::string report = tmp.path() + "/child-report";
+  EXPECT_EQ(run_child("SpoolChild.DISABLED_FailedWrite",
+                      {"CORREO_SPOOL_CHILD_DIR=" + tmp.spool(), "CORREO_SPOOL_CHILD_REPORT=" + report}),
+            0);
+  std::string line;
+  std::getline(std::ifstream(report), line);
+  EXPECT_EQ(line, "ok");
 }
 
 }  // namespace
