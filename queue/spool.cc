@@ -37,7 +37,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <rocksdb/db.h>
@@ -229,6 +231,8 @@ struct Spool::Impl {
   RecoveryInfo recovery_;
 
   std::thread thread_;
+  std::atomic<uint64_t> free_space_{UINT64_MAX};  // bytes free on the spool's filesystem
+  bool low_space_logged_ = false;                 // spool thread only
   std::atomic<bool> closing_{false};  // submit gate: set first by stop()
   std::atomic<bool> exit_requested_{false};  // after in-flight submits: drain, exit
   bool stopped_ = false;              // control thread only
@@ -252,6 +256,7 @@ struct Spool::Impl {
   void run();
   bool commit_one_batch();
   void post(WorkerChannel& ch, CommitCompletion& c);
+  uint64_t refresh_free_space();
 };
 
 Spool::Impl::~Impl() {
@@ -341,12 +346,28 @@ Status Spool::Impl::recover() {
   return Ok{};
 }
 
+// refresh_free_space - statvfs of the spool dir, published for has_room_for().
+uint64_t Spool::Impl::refresh_free_space() {
+  struct statvfs st;
+  if (::statvfs(options_.dir.c_str(), &st) != 0) return free_space_.load(std::memory_order_relaxed);
+  const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  free_space_.store(free, std::memory_order_relaxed);
+  return free;
+}
+
 // run - the spool thread: sleep on the eventfd, then commit until every ring is empty.
+// The sleep ends at least once a second to refresh the free-space figure, so sessions see
+// the space come back even when no mail is being written.
 void Spool::Impl::run() {
   for (;;) {
-    uint64_t count = 0;
-    if (::read(spool_fd_, &count, sizeof count) < 0 && errno != EINTR) {
-      LogLine(LogLevel::kError, "spool_eventfd_read_failed").kv("errno", errno);
+    pollfd pfd{spool_fd_, POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, 1000);
+    if (options_.min_free_space) refresh_free_space();
+    if (ready > 0) {
+      uint64_t count = 0;
+      if (::read(spool_fd_, &count, sizeof count) < 0 && errno != EINTR) {
+        LogLine(LogLevel::kError, "spool_eventfd_read_failed").kv("errno", errno);
+      }
     }
     // Read before draining: every submit that finished before stop() set the flag is visible.
     const bool exiting = exit_requested_.load(std::memory_order_acquire);
@@ -414,7 +435,23 @@ bool Spool::Impl::commit_one_batch() {
 
   rocksdb::Status s;
   uint64_t latency_us = 0;
-  if (db_ == nullptr) {
+  bool space_refused = false;
+  if (options_.min_free_space && batch.Count() > 0) {
+    // Twice the bytes: the WAL now, the memtable flush later.
+    const uint64_t free = refresh_free_space();
+    space_refused = free < options_.min_free_space + 2 * static_cast<uint64_t>(bytes);
+    if (space_refused && !low_space_logged_) {
+      LogLine(LogLevel::kError, "spool_low_space").kv("dir", options_.dir).kv("free", free)
+          .kv("min_free_space", options_.min_free_space);
+    } else if (!space_refused && low_space_logged_) {
+      LogLine(LogLevel::kInfo, "spool_space_ok").kv("dir", options_.dir).kv("free", free);
+    }
+    low_space_logged_ = space_refused;
+  }
+  if (space_refused) {
+    // RocksDB is never asked to write into a full disk (its ENOSPC paths are fragile).
+    s = rocksdb::Status::NoSpace("queue filesystem below queue.min_free_space");
+  } else if (db_ == nullptr) {
     s = open_status_;  // closed after a failed reopen: fail this batch with that reason
   } else if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
@@ -426,9 +463,9 @@ bool Spool::Impl::commit_one_batch() {
   }
   const CommitStatus batch_status = classify(s);
   const std::string error = s.ok() ? std::string() : s.ToString();
-  failed_in_a_row_ = s.ok() ? 0 : failed_in_a_row_ + 1;
+  if (!space_refused) failed_in_a_row_ = s.ok() ? 0 : failed_in_a_row_ + 1;
   if (!s.ok()) {
-    need_resume_ = true;
+    if (!space_refused) need_resume_ = true;
     LogLine(LogLevel::kError, "spool_write_failed")
         .kv("dir", options_.dir)
         .kv("messages", static_cast<uint64_t>(pending_.size()))
@@ -495,6 +532,7 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
   if (!rs.ok()) return Error{"cannot open spool " + options.dir + ": " + rs.ToString()};
   Status s = impl->recover();
   if (!s) return s.error();
+  if (options.min_free_space) impl->refresh_free_space();
   LogLine(LogLevel::kInfo, "spool_recovered")
       .kv("dir", options.dir)
       .kv("messages", impl->recovery_.messages)
@@ -562,6 +600,13 @@ bool Spool::pop_completion(unsigned w, CommitCompletion& out) {
 }
 
 const RecoveryInfo& Spool::recovery() const { return impl_->recovery_; }
+
+bool Spool::has_room_for(uint64_t bytes) const {
+  const uint64_t min_free = impl_->options_.min_free_space;
+  if (min_free == 0) return true;
+  const uint64_t free = impl_->free_space_.load(std::memory_order_relaxed);
+  return free >= min_free && free - min_free >= bytes;
+}
 
 SpoolStats Spool::stats_snapshot() const {
   std::lock_guard<std::mutex> lock(impl_->stats_mu_);

@@ -34,6 +34,9 @@ struct SpoolOptions {
   unsigned workers = 1;          // number of worker queues
   size_t queue_capacity = 4096;  // per worker, each direction: back-pressure beyond
   bool sync = true;              // false only for benchmarks of the ceiling; never in production
+  // Free bytes the filesystem must keep (queue.min_free_space); a batch that would go below
+  // it fails with kNoSpace without touching RocksDB. 0 = no check.
+  uint64_t min_free_space = 0;
 };
 
 struct CommitRequest {
@@ -80,6 +83,10 @@ class Spool {
   bool submit(unsigned w, CommitRequest& request);  // false = queue full (request untouched)
   int completion_fd(unsigned w) const;              // eventfd: readable when completions wait
   bool pop_completion(unsigned w, CommitCompletion& out);
+
+  // has_room_for - cheap (one atomic load), callable from any thread: would `bytes` more
+  // keep the filesystem above min_free_space? Refreshed every batch and every second.
+  bool has_room_for(uint64_t bytes) const;
 
   const RecoveryInfo& recovery() const;
   SpoolStats stats_snapshot() const;  // safe after stop(); approximate while running

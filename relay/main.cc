@@ -104,6 +104,7 @@ int run(const char* config_path) {
   SpoolOptions spool_options;
   spool_options.dir = queue_dir;
   spool_options.workers = config.server.workers;
+  spool_options.min_free_space = config.queue.min_free_space;
   auto spool_result = Spool::open(spool_options);
   if (!spool_result) {
     LogLine(LogLevel::kError, "start_failed").kv("reason", "spool").kv("error", spool_result.error().message);

@@ -77,6 +77,10 @@ struct QueueConfig {
   Duration retry_max = std::chrono::hours(1);
   Duration max_lifetime = std::chrono::hours(24 * 5);
   Duration delay_warning = Duration(0);  // 0 = off
+  // Free bytes the queue's filesystem must keep: below it new mail gets 452 4.3.1 (like
+  // Postfix's queue_minfree). RocksDB must never itself run out of space: its flushes need
+  // room (memtables up to ~150 MiB) and its failure paths after ENOSPC are fragile (7.8).
+  uint64_t min_free_space = 268435456;  // 0 = no check
 };
 
 struct LogConfig {

@@ -61,6 +61,7 @@ struct Worker::Conn final : SessionHost {
     commit_pending = true;
     return true;
   }
+  bool storage_available(uint64_t bytes) override { return worker->spool_.has_room_for(bytes); }
   void on_accepted(uint64_t latency_us) override {
     ++worker->stats_.messages;
     worker->stats_.commit_latency_us.record(latency_us);

@@ -46,6 +46,8 @@ class SessionHost {
   virtual bool submit(CommitRequest& request) = 0;
   // on_accepted - a message was acknowledged; latency from end of data to the 250.
   virtual void on_accepted(uint64_t latency_us) {}
+  // storage_available - would a message of `bytes` fit in the queue (queue.min_free_space)?
+  virtual bool storage_available(uint64_t bytes) { return true; }
 };
 
 enum class SessionPhase : uint8_t {

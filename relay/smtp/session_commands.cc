@@ -77,6 +77,12 @@ void Session::cmd_mail(const CommandLine& c) {
     txn_ = Transaction{};
     return reply_error(555, "5.5.4", "Error: ESMTP parameters require EHLO");
   }
+  // Refuse early when the queue's disk is short (RFC 1870 §6.1: 452 for a temporary lack of
+  // storage); 1.5 x SIZE as Postfix does, since the stored copy is not the only one written.
+  if (!host_.storage_available(txn_.mail.size + txn_.mail.size / 2)) {
+    txn_ = Transaction{};
+    return reply(452, "4.3.1", "Error: insufficient system storage");
+  }
   txn_.active = true;
   reply(250, "2.1.0", "Ok");
 }

@@ -19,6 +19,8 @@ class FakeHost : public SessionHost {
     return true;
   }
   void on_accepted(uint64_t) override { ++accepted; }
+  bool storage_available(uint64_t bytes) override { return bytes <= free_bytes; }
+  uint64_t free_bytes = UINT64_MAX;
   bool busy = false;
   std::vector<CommitRequest> commits;
   int accepted = 0;
@@ -115,6 +117,13 @@ TEST_F(SessionTest, SpoolFailureIsA4xxAndNotAcknowledged) {
   host_.busy = true;
   say("MAIL FROM:<s@a.test>\r\nRCPT TO:<r@example.test>\r\nDATA\r\n");
   EXPECT_EQ(say("x\r\n.\r\n"), "451 4.3.0 Error: queue busy, try again later\r\n");
+}
+
+TEST_F(SessionTest, LowDiskSpaceRefusesAtMail) {
+  say("EHLO c\r\n");
+  host_.free_bytes = 1000;
+  EXPECT_EQ(say("MAIL FROM:<s@a.test> SIZE=5000\r\n"), "452 4.3.1 Error: insufficient system storage\r\n");
+  EXPECT_EQ(say("MAIL FROM:<s@a.test> SIZE=500\r\n"), "250 2.1.0 Ok\r\n");
 }
 
 TEST_F(SessionTest, SequenceErrors) {
