@@ -1,7 +1,7 @@
 # correo - the two commands: `make run` and `make test`.
 #   make run    install missing Debian packages, build optimized, run correod with config/correo.toml
 #   make test   install missing packages (and test peers), build with ASan+UBSan, run every test
-#   make bench  ingest benchmark (bench/ingest.sh): correod vs smtp-sink ceiling
+#   make bench  ingest benchmark (bench/ingest.py): correod vs the smtp-sink ceiling
 JOBS ?= $(shell nproc)
 BUILD ?= build
 TEST_BUILD ?= build-asan
@@ -31,7 +31,7 @@ test: build-test
 		ctest --output-on-failure -j $(JOBS)
 
 bench: build deps-test
-	bench/ingest.sh
+	bench/ingest.py --reps 3 --seconds 10
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)
