@@ -33,8 +33,7 @@ namespace {
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
 
 // Sections CONFIG.md defines that this build does not implement yet.
-constexpr std::string_view kUnsupportedSections[] = {"transport", "dns",     "delivery", "tls",
-                                                     "auth",      "metrics", "admin"};
+constexpr std::string_view kUnsupportedSections[] = {"tls", "auth", "metrics", "admin"};
 
 // Diagnostics - collects "FILE:LINE: key: problem" lines; take() returns them in file order.
 class Diagnostics {
@@ -205,6 +204,30 @@ std::string next_hop_problem(std::string_view hop) {
   if (reason.empty()) return "";
   return in_quotes(hop) + " is not a next hop: " + reason +
          " (use host, host:port, [host] or [host]:port)";
+}
+
+// dns_server_problem - why text is not "ip", "ip:port", "[ipv6]" or "[ipv6]:port" ("" = fine).
+std::string dns_server_problem(std::string_view text) {
+  std::string_view host = text;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) return in_quotes(text) + ": missing ']'";
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return in_quotes(text) + ": expected ':port' after ']'";
+      port = text.substr(close + 2);
+    }
+  } else if (const size_t colon = text.find(':'); colon != std::string_view::npos) {
+    if (text.find(':', colon + 1) != std::string_view::npos) {
+      return in_quotes(text) + ": an IPv6 server needs brackets, as in [::1]:53";
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (!IpAddress::parse(host)) return in_quotes(text) + ": a DNS server must be an IP address";
+  if (!port.empty() && !valid_port(port)) return in_quotes(text) + ": port is not 1..65535";
+  return "";
 }
 
 // format_duration - the largest whole unit, for messages ("90m", "2h", "250ms").
@@ -675,6 +698,82 @@ void load_queue(Diagnostics& d, const toml::value& table, QueueConfig& out) {
   }
 }
 
+// load_transport - [transport]: "domain" or ".parent" -> next hop.
+void load_transport(Diagnostics& d, const toml::value& table, TransportConfig& out) {
+  for (const auto& [name, value] : sorted_entries(table)) {
+    const std::string key = "transport." + *name;
+    std::string pattern = *name;
+    std::transform(pattern.begin(), pattern.end(), pattern.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string_view domain = pattern.size() > 1 && pattern[0] == '.' ? std::string_view(pattern).substr(1)
+                                                                            : std::string_view(pattern);
+    if (!valid_domain_name(domain)) {
+      d.add(*value, key, "must be a domain (\"example.com\") or a parent domain (\".example.com\")");
+      continue;
+    }
+    auto hop = read_string(d, *value, key);
+    if (!hop) continue;
+    if (hop->empty()) {
+      d.add(*value, key, "next hop must not be empty");
+      continue;
+    }
+    if (auto problem = next_hop_problem(*hop); !problem.empty()) {
+      d.add(*value, key, problem);
+      continue;
+    }
+    if (!out.routes.emplace(pattern, *hop).second) d.add(*value, key, "duplicate entry (names are case-insensitive)");
+  }
+}
+
+// load_dns - [dns]: resolvers and the answer cache.
+void load_dns(Diagnostics& d, const toml::value& table, DnsConfig& out) {
+  walk_table(d, table, "dns", {
+    {"servers", [&](const toml::value& v, const std::string& key) {
+       if (!v.is_array()) {
+         d.add(v, key, "must be an array of \"address[:port]\" strings, not " + type_name(v));
+         return;
+       }
+       const auto& elements = v.as_array();
+       for (size_t i = 0; i < elements.size(); ++i) {
+         const std::string k = key + "[" + std::to_string(i) + "]";
+         auto s = read_string(d, elements[i], k);
+         if (!s) continue;
+         if (auto problem = dns_server_problem(*s); !problem.empty()) {
+           d.add(elements[i], k, problem);
+           continue;
+         }
+         out.servers.push_back(*s);
+       }
+     }},
+    {"cache_entries", integer_key(d, out.cache_entries, 0)},
+    {"timeout", duration_key(d, out.timeout, false)},
+  });
+}
+
+// load_delivery - [delivery]: outbound port, concurrency, TLS and timeouts.
+void load_delivery(Diagnostics& d, const toml::value& table, DeliveryConfig& out) {
+  walk_table(d, table, "delivery", {
+    {"port", integer_key(d, out.port, 1, 65535, "1..65535")},
+    {"connections_per_destination", integer_key(d, out.connections_per_destination, 1)},
+    {"connections_total", integer_key(d, out.connections_total, 1)},
+    {"tls", [&](const toml::value& v, const std::string& key) {
+       if (auto i = read_choice(d, v, key, {"none", "opportunistic", "verify"})) {
+         if (*i == 2) {
+           d.add(v, key, "\"verify\" needs outbound TLS, which is not in this version yet (use \"none\" or \"opportunistic\")");
+           return;
+         }
+         out.tls = static_cast<OutboundTls>(*i);
+       }
+     }},
+    {"connect_timeout", duration_key(d, out.connect_timeout, false)},
+    {"reply_timeout", duration_key(d, out.reply_timeout, false)},
+    {"data_done_timeout", duration_key(d, out.data_done_timeout, false)},
+    {"reuse_time", duration_key(d, out.reuse_time, true)},
+    {"reuse_messages", integer_key(d, out.reuse_messages, 1)},
+    {"in_flight_messages", integer_key(d, out.in_flight_messages, 1)},
+  });
+}
+
 // load_log - [log]: line format and threshold.
 void load_log(Diagnostics& d, const toml::value& table, LogConfig& out) {
   walk_table(d, table, "log", {
@@ -709,6 +808,9 @@ void load_root(Diagnostics& d, const toml::value& root, Config& config) {
        }},
       {"limits", section(d, config.limits, &load_limits)},
       {"relay", section(d, config.relay, &load_relay)},
+      {"transport", section(d, config.transport, &load_transport)},
+      {"dns", section(d, config.dns, &load_dns)},
+      {"delivery", section(d, config.delivery, &load_delivery)},
       {"queue", section(d, config.queue, &load_queue)},
       {"log", section(d, config.log, &load_log)},
   };

@@ -83,6 +83,41 @@ struct QueueConfig {
   uint64_t min_free_space = 268435456;  // 0 = no check
 };
 
+// TransportConfig - routing overrides: "domain" (exact) or ".parent" (any subdomain) ->
+// next hop ("host", "host:port" with MX lookup; "[host]", "[host]:port" without). An exact
+// entry wins over a suffix; among suffixes the longest (most specific) wins.
+struct TransportConfig {
+  std::map<std::string, std::string> routes;
+};
+
+struct DnsConfig {
+  std::vector<std::string> servers;  // [] = /etc/resolv.conf; else "127.0.0.1:5353", ...
+  // Cached MX/address answers per worker: bounds resolver memory.
+  uint32_t cache_entries = 100000;
+  Duration timeout = std::chrono::seconds(5);  // per DNS try (3 tries)
+};
+
+enum class OutboundTls : uint8_t { kNone, kOpportunistic, kVerify };
+
+struct DeliveryConfig {
+  uint16_t port = 25;  // for MX/A-routed deliveries
+  // Concurrent connections to one next hop: a slow or dead destination cannot take them all.
+  uint32_t connections_per_destination = 20;
+  // Concurrent outbound connections in total (split evenly across workers).
+  uint32_t connections_total = 2000;
+  OutboundTls tls = OutboundTls::kOpportunistic;
+  Duration connect_timeout = std::chrono::seconds(30);
+  // Waiting for any reply; RFC 5321 §4.5.3.2 asks 5 min for most, 10 min after the final dot.
+  Duration reply_timeout = std::chrono::minutes(5);
+  Duration data_done_timeout = std::chrono::minutes(10);
+  // An idle connection is kept this long for the next message to the same next hop
+  // (Postfix smtp_connection_cache_time_limit), and used for at most reuse_messages messages.
+  Duration reuse_time = std::chrono::seconds(2);
+  uint32_t reuse_messages = 100;
+  // Messages handed to workers and not yet answered: bounds scheduler memory (bodies are loaded).
+  uint32_t in_flight_messages = 4096;
+};
+
 struct LogConfig {
   LogFormat format = LogFormat::kKv;
   LogLevel level = LogLevel::kInfo;
@@ -94,6 +129,9 @@ struct Config {
   std::vector<ListenerConfig> listeners;  // default: one smtp listener on 127.0.0.1:2525
   LimitsConfig limits;
   RelayConfig relay;
+  TransportConfig transport;
+  DnsConfig dns;
+  DeliveryConfig delivery;
   QueueConfig queue;
   LogConfig log;
 };

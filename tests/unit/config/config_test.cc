@@ -419,7 +419,7 @@ const UnknownCase kUnknown[] = {
 INSTANTIATE_TEST_SUITE_P(Names, ConfigUnknownTest, ::testing::ValuesIn(kUnknown));
 
 TEST_F(ConfigTest, UnsupportedSectionsAreRejected) {
-  for (const char* section : {"transport", "dns", "delivery", "tls", "auth", "metrics", "admin"}) {
+  for (const char* section : {"tls", "auth", "metrics", "admin"}) {
     const ConfigLoad load = this->load(std::string("# x\n\n[") + section + "]\n");
     ASSERT_EQ(load.errors.size(), 1u) << all_errors(load);
     EXPECT_EQ(load.errors[0].text,
@@ -428,6 +428,33 @@ TEST_F(ConfigTest, UnsupportedSectionsAreRejected) {
   const ConfigLoad tls = load("[tls]\ncert = \"\"\nkey = \"\"\n");
   ASSERT_EQ(tls.errors.size(), 1u) << all_errors(tls);
   EXPECT_EQ(tls.errors[0].text, prefix(1, "tls") + "section not supported by this version yet");
+}
+
+TEST_F(ConfigTest, DeliverySections) {
+  const ConfigLoad ok = load(
+      "[transport]\n\"Partner.test\" = \"[192.0.2.10]:25\"\n\".partner.test\" = \"mx.partner.test\"\n"
+      "[dns]\nservers = [\"127.0.0.1:5353\", \"[::1]:53\", \"10.0.0.1\"]\ncache_entries = 10\ntimeout = \"1s\"\n"
+      "[delivery]\nport = 2525\nconnections_per_destination = 3\nconnections_total = 50\ntls = \"none\"\n"
+      "reuse_time = \"0s\"\nreuse_messages = 5\nconnect_timeout = \"5s\"\n");
+  ASSERT_TRUE(ok.errors.empty()) << all_errors(ok);
+  EXPECT_EQ(ok.config.transport.routes.at("partner.test"), "[192.0.2.10]:25");
+  EXPECT_EQ(ok.config.transport.routes.at(".partner.test"), "mx.partner.test");
+  EXPECT_EQ(ok.config.dns.servers.size(), 3u);
+  EXPECT_EQ(ok.config.delivery.port, 2525);
+  EXPECT_EQ(ok.config.delivery.tls, OutboundTls::kNone);
+  EXPECT_EQ(ok.config.delivery.reuse_messages, 5u);
+
+  const ConfigLoad bad = load(
+      "[transport]\n\"bad..name\" = \"x\"\n\"ok.test\" = \"\"\n\"ok2.test\" = \"[::1\"\n"
+      "[dns]\nservers = [\"::1\"]\n"
+      "[delivery]\ntls = \"verify\"\nport = 0\n");
+  ASSERT_EQ(bad.errors.size(), 6u) << all_errors(bad);
+  EXPECT_EQ(bad.errors[0].text.rfind(prefix(2, "transport.bad..name"), 0), 0u) << bad.errors[0].text;
+  EXPECT_EQ(bad.errors[1].text, prefix(3, "transport.ok.test") + "next hop must not be empty");
+  EXPECT_EQ(bad.errors[2].text.rfind(prefix(4, "transport.ok2.test"), 0), 0u);
+  EXPECT_NE(bad.errors[3].text.find("needs brackets"), std::string::npos) << bad.errors[3].text;
+  EXPECT_NE(bad.errors[4].text.find("not in this version yet"), std::string::npos);
+  EXPECT_EQ(bad.errors[5].text.rfind(prefix(9, "delivery.port"), 0), 0u);
 }
 
 TEST_F(ConfigTest, DuplicateListener) {
@@ -461,14 +488,14 @@ TEST_F(ConfigTest, MultipleErrorsReportedTogetherInFileOrder) {
       "port = 0\n"
       "[log]\n"
       "level = \"loud\"\n"
-      "[dns]\n");
+      "[dns]\nservers = [\"dns.example:53\"]\n");
   ASSERT_EQ(load.errors.size(), 6u) << all_errors(load);
   EXPECT_EQ(load.errors[0].text.rfind(prefix(2, "server.workers"), 0), 0u);
   EXPECT_EQ(load.errors[1].text.rfind(prefix(4, "limits.recipients"), 0), 0u);
   EXPECT_EQ(load.errors[2].text.rfind(prefix(5, "limits.idle_timeout"), 0), 0u);
   EXPECT_EQ(load.errors[3].text.rfind(prefix(7, "listener[0].port"), 0), 0u);
   EXPECT_EQ(load.errors[4].text.rfind(prefix(9, "log.level"), 0), 0u);
-  EXPECT_EQ(load.errors[5].text.rfind(prefix(10, "dns"), 0), 0u);
+  EXPECT_EQ(load.errors[5].text.rfind(prefix(11, "dns.servers[0]"), 0), 0u);
 }
 
 TEST_F(ConfigTest, SyntaxErrorHasFileAndLine) {
