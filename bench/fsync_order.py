@@ -53,7 +53,9 @@ def main():
     with open(conf, "w") as f:
         f.write(f'[server]\nhostname = "fsync.test"\nstate_dir = "{tmp}/var"\n'
                 f'[[listener]]\naddress = "127.0.0.1"\nport = {port}\n'
-                f'[relay]\ndomains = {{ "example.test" = "" }}\nnetworks = []\n')
+                f'[relay]\ndomains = {{ "example.test" = "" }}\nnetworks = []\n'
+                f'[delivery]\nqueue_only = true\n[dns]\nservers = ["127.0.0.1:9"]\n'
+                f'[queue]\nmin_free_space = 16777216\n')
     trace = os.path.join(tmp, "strace.out")
     proc = subprocess.Popen(["strace", "-f", "-ttt", "-T", "-e", "trace=fdatasync,fsync", "-o", trace,
                              os.path.join(args.build, "correod"), "--config", conf],

@@ -70,6 +70,10 @@ port = {self.port}
 [relay]
 domains = {{ "example.test" = "" }}
 networks = ["127.0.0.0/8"]
+[delivery]
+queue_only = true   # this benchmark measures ingest only
+[dns]
+servers = ["127.0.0.1:9"]
 [log]
 level = "info"   # as shipped: one line per connection and per message
 """)

@@ -40,6 +40,9 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/statvfs.h>
+
+#include <mutex>
+#include <shared_mutex>
 #include <unistd.h>
 
 #include <rocksdb/db.h>
@@ -230,6 +233,7 @@ struct Spool::Impl {
   int spool_fd_ = -1;
   RecoveryInfo recovery_;
 
+  std::shared_mutex db_mu_;  // readers (scheduler) shared; close/reopen exclusive
   std::thread thread_;
   std::atomic<uint64_t> free_space_{UINT64_MAX};  // bytes free on the spool's filesystem
   bool low_space_logged_ = false;                 // spool thread only
@@ -257,6 +261,7 @@ struct Spool::Impl {
   bool commit_one_batch();
   void post(WorkerChannel& ch, CommitCompletion& c);
   uint64_t refresh_free_space();
+  rocksdb::Status add_to_batch(rocksdb::WriteBatch& batch, const CommitRequest& req, uint64_t now);
 };
 
 Spool::Impl::~Impl() {
@@ -316,8 +321,9 @@ void Spool::Impl::recover_after_failure() {
       return;
     }
     if (!r.ok()) LogLine(LogLevel::kWarn, "spool_resume_failed").kv("dir", options_.dir).kv("error", r.ToString());
-    close_db();
   }
+  std::unique_lock<std::shared_mutex> lock(db_mu_);  // no reader may hold the old handles
+  close_db();
   open_status_ = open_db();
   if (open_status_.ok()) {
     LogLine(LogLevel::kInfo, "spool_reopened").kv("dir", options_.dir);
@@ -352,6 +358,17 @@ uint64_t Spool::Impl::refresh_free_space() {
   if (::statvfs(options_.dir.c_str(), &st) != 0) return free_space_.load(std::memory_order_relaxed);
   const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
   free_space_.store(free, std::memory_order_relaxed);
+  // One line per transition, wherever it is noticed (idle refresh or a batch).
+  const bool low = free < options_.min_free_space;
+  if (low != low_space_logged_) {
+    if (low) {
+      LogLine(LogLevel::kError, "spool_low_space").kv("dir", options_.dir).kv("free", free)
+          .kv("min_free_space", options_.min_free_space);
+    } else {
+      LogLine(LogLevel::kInfo, "spool_space_ok").kv("dir", options_.dir).kv("free", free);
+    }
+    low_space_logged_ = low;
+  }
   return free;
 }
 
@@ -391,6 +408,53 @@ void Spool::Impl::post(WorkerChannel& ch, CommitCompletion& c) {
   }
 }
 
+namespace {
+
+// sched_key - big-endian due time then id: a range scan yields due work in order.
+std::string sched_key(uint64_t due, uint64_t id) {
+  std::string k;
+  k.reserve(16);
+  put_be64(k, due);
+  put_be64(k, id);
+  return k;
+}
+
+}  // namespace
+
+// add_to_batch - the writes of one request (see CommitOp in spool.h).
+rocksdb::Status Spool::Impl::add_to_batch(rocksdb::WriteBatch& batch, const CommitRequest& req, uint64_t now) {
+  const uint64_t id = req.envelope.id;
+  const std::string key = be64(id);
+  rocksdb::Status s;
+  switch (req.op) {
+    case CommitOp::kStore: {
+      const uint64_t due = req.new_due_us > 0 ? static_cast<uint64_t>(req.new_due_us) : now;
+      s = batch.Put(msg_cf_, key, req.body);
+      if (s.ok()) s = batch.Put(env_cf_, key, encode_envelope(req.envelope));
+      if (s.ok()) s = batch.Put(sched_cf_, sched_key(due, id), rocksdb::Slice());
+      break;
+    }
+    case CommitOp::kUpdate:
+      s = batch.Put(env_cf_, key, encode_envelope(req.envelope));
+      if (s.ok()) s = batch.Delete(sched_cf_, sched_key(static_cast<uint64_t>(req.old_due_us), id));
+      if (s.ok()) s = batch.Put(sched_cf_, sched_key(static_cast<uint64_t>(req.new_due_us), id), rocksdb::Slice());
+      break;
+    case CommitOp::kRemove:
+      s = batch.Delete(msg_cf_, key);
+      if (s.ok()) s = batch.Delete(env_cf_, key);
+      if (s.ok()) s = batch.Delete(sched_cf_, sched_key(static_cast<uint64_t>(req.old_due_us), id));
+      break;
+  }
+  for (const StoredMessage& m : req.add) {
+    if (!s.ok()) break;
+    const std::string k = be64(m.envelope.id);
+    s = batch.Put(msg_cf_, k, m.body);
+    if (s.ok()) s = batch.Put(env_cf_, k, encode_envelope(m.envelope));
+    if (s.ok()) s = batch.Put(sched_cf_, sched_key(now, m.envelope.id), rocksdb::Slice());
+  }
+  return s;
+}
+
 // commit_one_batch - drain the rings into one WriteBatch, write it, answer every request.
 // Returns false when there was nothing to commit.
 bool Spool::Impl::commit_one_batch() {
@@ -409,15 +473,9 @@ bool Spool::Impl::commit_one_batch() {
       std::optional<CommitRequest> req = ch.requests.try_pop();
       if (!req) break;
       const uint64_t id = req->envelope.id;
-      const std::string key = be64(id);
-      std::string sched_key;
-      sched_key.reserve(16);
-      put_be64(sched_key, due);
-      put_be64(sched_key, id);
       batch.SetSavePoint();
-      rocksdb::Status s = batch.Put(msg_cf_, key, req->body);
-      if (s.ok()) s = batch.Put(env_cf_, key, encode_envelope(req->envelope));
-      if (s.ok()) s = batch.Put(sched_cf_, sched_key, rocksdb::Slice());
+      rocksdb::Status s = add_to_batch(batch, *req, due);
+      for (const StoredMessage& m : req->add) bytes += m.body.size();
       CommitStatus status = CommitStatus::kOk;
       if (s.ok()) {
         batch.PopSavePoint();
@@ -440,13 +498,6 @@ bool Spool::Impl::commit_one_batch() {
     // Twice the bytes: the WAL now, the memtable flush later.
     const uint64_t free = refresh_free_space();
     space_refused = free < options_.min_free_space + 2 * static_cast<uint64_t>(bytes);
-    if (space_refused && !low_space_logged_) {
-      LogLine(LogLevel::kError, "spool_low_space").kv("dir", options_.dir).kv("free", free)
-          .kv("min_free_space", options_.min_free_space);
-    } else if (!space_refused && low_space_logged_) {
-      LogLine(LogLevel::kInfo, "spool_space_ok").kv("dir", options_.dir).kv("free", free);
-    }
-    low_space_logged_ = space_refused;
   }
   if (space_refused) {
     // RocksDB is never asked to write into a full disk (its ENOSPC paths are fragile).
@@ -520,7 +571,8 @@ Result<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options) {
   impl->options_ = options;
   impl->spool_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (impl->spool_fd_ < 0) return Error{std::string("eventfd: ") + strerror(errno)};
-  for (unsigned w = 0; w < options.workers; ++w) {
+  // One channel per worker plus one for the delivery scheduler (the last).
+  for (unsigned w = 0; w <= options.workers; ++w) {
     auto ch = std::make_unique<WorkerChannel>(options.queue_capacity);
     ch->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (ch->event_fd < 0) return Error{std::string("eventfd: ") + strerror(errno)};
@@ -600,6 +652,39 @@ bool Spool::pop_completion(unsigned w, CommitCompletion& out) {
 }
 
 const RecoveryInfo& Spool::recovery() const { return impl_->recovery_; }
+
+unsigned Spool::scheduler_channel() const { return static_cast<unsigned>(impl_->workers_.size() - 1); }
+
+std::vector<DueEntry> Spool::due(int64_t now_us, size_t limit, const std::function<bool(uint64_t)>& skip) {
+  Impl& im = *impl_;
+  std::vector<DueEntry> out;
+  std::shared_lock<std::shared_mutex> lock(im.db_mu_);
+  if (im.db_ == nullptr || limit == 0) return out;
+  std::unique_ptr<rocksdb::Iterator> it(im.db_->NewIterator(rocksdb::ReadOptions(), im.sched_cf_));
+  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (k.size() != 16) continue;  // not ours: ignore rather than crash
+    const uint64_t due = get_be64(k.data());
+    if (due > static_cast<uint64_t>(now_us)) break;  // keys are in due order
+    const uint64_t id = get_be64(k.data() + 8);
+    if (!skip(id)) out.push_back(DueEntry{static_cast<int64_t>(due), id});
+  }
+  return out;
+}
+
+bool Spool::load(uint64_t id, StoredMessage& out) {
+  Impl& im = *impl_;
+  std::shared_lock<std::shared_mutex> lock(im.db_mu_);
+  if (im.db_ == nullptr) return false;
+  const std::string key = be64(id);
+  std::string env;
+  if (!im.db_->Get(rocksdb::ReadOptions(), im.env_cf_, key, &env).ok()) return false;
+  auto decoded = decode_envelope(env);
+  if (!decoded || decoded->id != id) return false;
+  if (!im.db_->Get(rocksdb::ReadOptions(), im.msg_cf_, key, &out.body).ok()) return false;
+  out.envelope = std::move(*decoded);
+  return true;
+}
 
 bool Spool::has_room_for(uint64_t bytes) const {
   const uint64_t min_free = impl_->options_.min_free_space;

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,11 +40,34 @@ struct SpoolOptions {
   uint64_t min_free_space = 0;
 };
 
+struct StoredMessage {
+  Envelope envelope;
+  std::string body;
+};
+
+// CommitOp - what a request does, all in one WriteBatch with the rest of its batch.
+//   kStore:  a new message: msg + env + sched(due, id) (due = new_due_us, 0 = now).
+//   kUpdate: the scheduler's verdict: env rewritten, sched(old_due_us) -> sched(new_due_us).
+//   kRemove: the message is done: msg, env and sched(old_due_us) deleted.
+// kUpdate/kRemove may carry new messages (bounces) stored atomically with them, so a crash
+// can never lose a bounce whose original is already gone.
+enum class CommitOp : uint8_t { kStore, kUpdate, kRemove };
+
 struct CommitRequest {
+  CommitOp op = CommitOp::kStore;
   uint64_t cookie = 0;  // opaque to the spool: the worker's session tag, echoed back
   Envelope envelope;    // envelope.id is the queue id
-  std::string body;     // exactly the bytes to store (our Received: header + content)
+  std::string body;     // kStore: exactly the bytes to store (our Received: header + content)
   std::chrono::steady_clock::time_point submitted;
+  int64_t old_due_us = 0;
+  int64_t new_due_us = 0;
+  std::vector<StoredMessage> add;
+};
+
+// DueEntry - one key of the sched column family.
+struct DueEntry {
+  int64_t due_us = 0;
+  uint64_t id = 0;
 };
 
 enum class CommitStatus : uint8_t { kOk, kIoError, kNoSpace, kShuttingDown };
@@ -79,6 +103,15 @@ class Spool {
   void start();  // launch the spool thread
   void stop();   // commit what was submitted, answer it, join
 
+  // Scheduler side (the delivery scheduler thread; RocksDB reads are thread-safe, and a
+  // shared lock keeps them off a DB being reopened after a write failure).
+  unsigned scheduler_channel() const;  // the channel index for submit()/pop_completion()
+  // due - up to `limit` sched entries with due_us <= now_us, in due order, skipping ids for
+  // which skip(id) is true.
+  std::vector<DueEntry> due(int64_t now_us, size_t limit, const std::function<bool(uint64_t)>& skip);
+  // load - envelope and body of a queued message; false when missing or corrupt.
+  bool load(uint64_t id, StoredMessage& out);
+
   // Worker side: call only from worker `w`'s own thread.
   bool submit(unsigned w, CommitRequest& request);  // false = queue full (request untouched)
   int completion_fd(unsigned w) const;              // eventfd: readable when completions wait
@@ -101,10 +134,6 @@ class Spool {
 };
 
 // Read-only access for tools (correo-spool) and tests: works while correod runs.
-struct StoredMessage {
-  Envelope envelope;
-  std::string body;
-};
 Result<std::vector<Envelope>> read_envelopes(const std::string& dir);
 Result<StoredMessage> read_message(const std::string& dir, uint64_t id);
 

@@ -18,6 +18,7 @@
 #include "queue/spool.h"
 #include "relay/common/log.h"
 #include "relay/config/config.h"
+#include "relay/delivery/scheduler.h"
 #include "relay/server/listener.h"
 #include "relay/server/worker.h"
 
@@ -114,6 +115,8 @@ int run(const char* config_path) {
   const RecoveryInfo& recovered = spool->recovery();
   for (uint64_t id : recovered.ids) LogLine(LogLevel::kDebug, "recovered").kv("id", format_queue_id(id));
 
+  Scheduler scheduler(config, *spool, config.server.workers, recovered.max_id);
+
   // Every worker gets its own socket per listener (SO_REUSEPORT); bind errors stop the start.
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned w = 0; w < config.server.workers; ++w) {
@@ -126,7 +129,7 @@ int run(const char* config_path) {
       }
       sockets.push_back(ListenSocket{fd.value(), i, listener_name(config.listeners[i])});
     }
-    workers.push_back(std::make_unique<Worker>(w, config, *spool, std::move(sockets), recovered.max_id));
+    workers.push_back(std::make_unique<Worker>(w, config, *spool, scheduler, std::move(sockets), recovered.max_id));
   }
   spool->start();
   for (auto& w : workers) {
@@ -139,6 +142,7 @@ int run(const char* config_path) {
       return 1;
     }
   }
+  scheduler.start();
   std::string listeners;
   for (const auto& l : config.listeners) {
     if (!listeners.empty()) listeners += ',';
@@ -158,11 +162,23 @@ int run(const char* config_path) {
     LogLine(LogLevel::kInfo, "stopping").kv("signal", strsignal(sig));
     break;
   }
-  // Workers first (they answer every commit in flight), then the spool.
+  // The scheduler first (no new deliveries), then workers (they answer every commit in
+  // flight and close outbound connections), then the spool.
+  scheduler.stop();
   for (auto& w : workers) w->request_stop();
   for (auto& w : workers) w->join();
   spool->stop();
   log_stats(spool->stats_snapshot(), workers);
+  const SchedulerStats ss = scheduler.stats();
+  OutboundStats os;
+  for (const auto& w : workers) {
+    os.connections += w->outbound_stats().connections;
+    os.reused += w->outbound_stats().reused;
+    os.transactions += w->outbound_stats().transactions;
+  }
+  LogLine(LogLevel::kInfo, "delivery_stats").kv("dispatched", ss.dispatched).kv("delivered", ss.delivered)
+      .kv("deferred", ss.deferred).kv("failed", ss.failed).kv("bounces", ss.bounces)
+      .kv("connections", os.connections).kv("transactions", os.transactions).kv("reused", os.reused);
   LogLine(LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -771,6 +771,13 @@ void load_delivery(Diagnostics& d, const toml::value& table, DeliveryConfig& out
     {"reuse_time", duration_key(d, out.reuse_time, true)},
     {"reuse_messages", integer_key(d, out.reuse_messages, 1)},
     {"in_flight_messages", integer_key(d, out.in_flight_messages, 1)},
+    {"queue_only", [&](const toml::value& v, const std::string& key) {
+       if (!v.is_boolean()) {
+         d.add(v, key, "must be true or false, not " + type_name(v));
+         return;
+       }
+       out.queue_only = v.as_boolean();
+     }},
   });
 }
 

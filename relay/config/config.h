@@ -116,6 +116,8 @@ struct DeliveryConfig {
   uint32_t reuse_messages = 100;
   // Messages handed to workers and not yet answered: bounds scheduler memory (bodies are loaded).
   uint32_t in_flight_messages = 4096;
+  // Accept and queue, deliver nothing (Exim's queue_only): maintenance, inspection, ingest tests.
+  bool queue_only = false;
 };
 
 struct LogConfig {

@@ -17,6 +17,10 @@ enum class Op : uint8_t {
   kTick = 4,       // the worker's periodic timer
   kSpoolWake = 5,  // eventfd read: spool completions are waiting
   kIgnore = 6,     // fire-and-forget (cancels); result not needed
+  kOutConnect = 7, // slot = outbound connection
+  kOutRecv = 8,    // slot = outbound connection
+  kOutSend = 9,    // slot = outbound connection
+  kDnsPoll = 10,   // slot = c-ares socket fd, generation = that fd's watch generation
 };
 
 struct Tag {

@@ -68,8 +68,14 @@ struct Worker::Conn final : SessionHost {
   }
 };
 
-Worker::Worker(unsigned index, const Config& config, Spool& spool, std::vector<ListenSocket> sockets, uint64_t id_floor)
-    : index_(index), config_(config), spool_(spool), sockets_(std::move(sockets)), ids_(index, id_floor) {}
+Worker::Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler,
+               std::vector<ListenSocket> sockets, uint64_t id_floor)
+    : index_(index),
+      config_(config),
+      spool_(spool),
+      scheduler_(scheduler),
+      sockets_(std::move(sockets)),
+      ids_(index, id_floor) {}
 
 Worker::~Worker() {
   request_stop();
@@ -97,6 +103,8 @@ void Worker::run(std::promise<Status>& ready) {
   const bool ok = st.ok();
   ready.set_value(std::move(st));  // `ready` dies with start(): do not touch it again
   if (ok) loop();
+  if (outbound_) outbound_stats_ = outbound_->stats();
+  outbound_.reset();
   buffers_.reset();
   ring_.reset();
 }
@@ -114,6 +122,8 @@ Status Worker::setup() {
       LogLine(LogLevel::kWarn, "buffer_ring_unavailable").kv("worker", index_).kv("error", br.error().message);
     }
   }
+  outbound_ = std::make_unique<Outbound>(index_, config_, *ring_, scheduler_);
+  if (Status st = outbound_->init(); !st) return st;
   LogLine(LogLevel::kInfo, "worker_ready").kv("worker", index_).kv("ring", ring_->features().describe())
       .kv("buffer_ring", buffers_ != nullptr);
   tick_.tv_sec = 0;
@@ -148,7 +158,7 @@ void Worker::loop() {
         if (Conn* c = lookup(t); c && !c->closing && !c->recv_inflight) arm_recv(*c);
       }
     }
-    if (shutting_down_ && active_ == 0) break;
+    if (shutting_down_ && active_ == 0 && outbound_->active() == 0) break;
   }
 }
 
@@ -170,6 +180,11 @@ void Worker::handle(io_uring_cqe* cqe) {
       return on_tick();
     case Op::kSpoolWake:
       return on_spool_wake();
+    case Op::kOutConnect:
+    case Op::kOutRecv:
+    case Op::kOutSend:
+    case Op::kDnsPoll:
+      return outbound_->handle(tag, cqe->res, cqe->flags);
     case Op::kIgnore:
       return;
   }
@@ -386,6 +401,7 @@ void Worker::on_tick() {
       service(c);
     }
   }
+  outbound_->tick();
   arm_tick();
 }
 
@@ -408,6 +424,8 @@ void Worker::on_spool_wake() {
     c.session->on_commit_result(done, now);
     service(c);
   }
+  // The scheduler wakes us through the same eventfd when it has jobs for us.
+  if (!shutting_down_) outbound_->take_jobs();
   arm_spool_wake();
 }
 
@@ -416,6 +434,7 @@ void Worker::on_spool_wake() {
 // in flight is always answered first.
 void Worker::begin_shutdown() {
   shutting_down_ = true;
+  outbound_->shutdown();
   shutdown_deadline_ = Clock::now() + kShutdownGrace;
   for (auto& s : sockets_) {
     io_uring_sqe* sqe = ring_->sqe();

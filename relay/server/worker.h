@@ -26,6 +26,7 @@
 #include "relay/config/config.h"
 #include "relay/reactor/ring.h"
 #include "relay/reactor/tag.h"
+#include "relay/server/outbound.h"
 #include "relay/server/listener.h"
 #include "relay/smtp/session.h"
 
@@ -40,7 +41,8 @@ struct WorkerStats {
 
 class Worker {
  public:
-  Worker(unsigned index, const Config& config, Spool& spool, std::vector<ListenSocket> sockets, uint64_t id_floor);
+  Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler, std::vector<ListenSocket> sockets,
+         uint64_t id_floor);
   ~Worker();
 
   // start - launch the thread; returns once its ring is set up (or failed to be).
@@ -48,6 +50,7 @@ class Worker {
   void request_stop() { stop_.store(true, std::memory_order_relaxed); }
   void join();
   const WorkerStats& stats() const { return stats_; }  // valid after join()
+  OutboundStats outbound_stats() const { return outbound_stats_; }  // valid after join()
 
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -81,6 +84,7 @@ class Worker {
   const unsigned index_;
   const Config& config_;
   Spool& spool_;
+  Scheduler& scheduler_;
   std::vector<ListenSocket> sockets_;
   QueueIdGenerator ids_;
   std::atomic<bool> stop_{false};
@@ -90,6 +94,8 @@ class Worker {
 
   std::unique_ptr<Ring> ring_;
   std::unique_ptr<BufferRing> buffers_;  // null when the kernel lacks buffer rings
+  std::unique_ptr<Outbound> outbound_;    // delivery: destinations, connections, DNS
+  OutboundStats outbound_stats_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<uint32_t> free_slots_;
   std::vector<Tag> starved_;  // receives that hit -ENOBUFS, re-armed after the batch

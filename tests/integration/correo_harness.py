@@ -181,6 +181,13 @@ class Correod:
             "listener": [{"address": "127.0.0.1", "port": self.port, "mode": "smtp"}],
             "limits": {},
             "relay": {"domains": {"example.test": ""}, "networks": ["127.0.0.0/8"]},
+            # Ingest tests inspect the queue: deliver nothing. DNS, should anything ask,
+            # stays on loopback (this machine's resolv.conf names a non-loopback server).
+            "delivery": {"queue_only": True},
+            # A small reserve: the machine's free disk is not what these tests are about
+            # (test_disk_full sets its own).
+            "queue": {"min_free_space": 16 * 1024 * 1024},
+            "dns": {"servers": ["127.0.0.1:9"]},
             "log": {"format": "kv", "level": log_level},
         }
         merged = dict(sections or {})

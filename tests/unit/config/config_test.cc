@@ -84,7 +84,7 @@ TEST_F(ConfigTest, ShippedConfigLoadsClean) {
   EXPECT_EQ(c.limits.message_size, 52428800u);
   EXPECT_EQ(c.limits.recipients, 1000u);
   ASSERT_EQ(c.relay.domains.size(), 1u);
-  EXPECT_EQ(c.relay.domains.at("example.test"), "");
+  EXPECT_EQ(c.relay.domains.at("example.test"), "[127.0.0.1]:2526");
   ASSERT_EQ(c.relay.networks.size(), 2u);
   EXPECT_EQ(c.relay.networks[0].to_string(), "127.0.0.0/8");
   EXPECT_EQ(c.relay.networks[1].to_string(), "::1/128");

@@ -1,0 +1,367 @@
+// scheduler.cc - the scheduler loop, job dispatch and the per-message verdict.
+#include "relay/delivery/scheduler.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+
+#include "relay/common/log.h"
+#include "relay/delivery/dsn.h"
+
+namespace correo {
+namespace {
+
+constexpr size_t kQueueCapacity = 8192;  // per worker and direction
+constexpr int kTickMs = 100;             // due scan cadence when idle
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t to_us(Duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); }
+
+void signal_fd(int fd) {
+  const uint64_t one = 1;
+  ssize_t n = ::write(fd, &one, sizeof one);
+  (void)n;
+}
+
+// domain_of - the part after the last '@' (an address literal keeps its brackets).
+std::string_view domain_of(std::string_view address) {
+  const size_t at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
+}
+
+// notify_failure - RFC 3461 §4.1: without NOTIFY, failures are reported; NEVER reports none.
+bool notify_failure(uint8_t notify) { return notify == 0 || (notify & kNotifyFailure); }
+
+// status_of - the enhanced status for a DSN: the server's, else one from the reply class.
+std::string status_of(const ServerReply& r) {
+  if (!r.enhanced.empty()) return r.enhanced;
+  if (r.code >= 500) return "5.0.0";
+  if (r.code >= 400) return "4.0.0";
+  return r.code >= 200 && r.code < 300 ? "2.0.0" : "4.4.1";
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const Config& config, Spool& spool, unsigned workers, uint64_t id_floor)
+    : config_(config),
+      spool_(spool),
+      routes_(config),
+      workers_(workers),
+      bounce_ids_(workers, id_floor),  // a generator index no worker uses
+      rng_(std::random_device{}()) {
+  for (unsigned w = 0; w < workers; ++w) {
+    queues_.push_back(std::make_unique<WorkerQueues>(kQueueCapacity));
+    worker_wake_fds_.push_back(spool.completion_fd(w));  // the worker already reads it
+  }
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+Scheduler::~Scheduler() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Scheduler::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Scheduler::stop() {
+  stop_.store(true);
+  wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::wake() {
+  if (wake_fd_ >= 0) signal_fd(wake_fd_);
+}
+
+unsigned Scheduler::worker_for(const NextHop& hop) const {
+  return static_cast<unsigned>(std::hash<std::string>{}(hop.key()) % workers_);
+}
+
+bool Scheduler::pop_job(unsigned w, DeliveryJob& out) {
+  std::optional<DeliveryJob> job = queues_[w]->jobs.try_pop();
+  if (!job) return false;
+  out = std::move(*job);
+  return true;
+}
+
+// push_outcome - never fails: a worker holds at most kQueueCapacity jobs of ours, and the
+// outcome queue has the same capacity.
+// Once the scheduler has stopped an outcome may be dropped: its message is still due in the
+// spool and is simply tried again after the restart (at-least-once).
+void Scheduler::push_outcome(unsigned w, DeliveryOutcome&& outcome) {
+  while (!queues_[w]->outcomes.try_push(outcome)) {
+    if (stop_.load()) return;
+    wake();
+    std::this_thread::yield();
+  }
+  wake();
+}
+
+SchedulerStats Scheduler::stats() const { return stats_; }
+
+void Scheduler::run() {
+  const unsigned sched_channel = spool_.scheduler_channel();
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {spool_.completion_fd(sched_channel), POLLIN, 0}};
+  while (!stop_.load()) {
+    ::poll(fds, 2, kTickMs);
+    uint64_t drained;
+    for (const pollfd& p : fds) {
+      if (p.revents & POLLIN) {
+        ssize_t n = ::read(p.fd, &drained, sizeof drained);
+        (void)n;
+      }
+    }
+    drain_spool_completions();
+    for (unsigned w = 0; w < workers_; ++w) {
+      while (auto o = queues_[w]->outcomes.try_pop()) apply(std::move(*o));
+      // Jobs that did not fit earlier.
+      auto& q = *queues_[w];
+      while (!q.overflow.empty() && q.jobs.try_push(q.overflow.front())) q.overflow.pop_front();
+    }
+    int64_t now = now_us();
+    if (flush_.exchange(false)) now = INT64_MAX;  // everything is due now
+    if (!config_.delivery.queue_only) dispatch_due(now);
+  }
+}
+
+// dispatch_due - hand out due messages while there is room in flight.
+void Scheduler::dispatch_due(int64_t now) {
+  const size_t room = config_.delivery.in_flight_messages > in_flight_.size()
+                          ? config_.delivery.in_flight_messages - in_flight_.size() : 0;
+  if (room == 0) return;
+  std::vector<DueEntry> due = spool_.due(now, room, [this](uint64_t id) { return in_flight_.count(id) > 0; });
+  for (const DueEntry& e : due) {
+    StoredMessage stored;
+    if (!spool_.load(e.id, stored)) {
+      // Sched entry without a readable message: leave it; the spool's recovery logs corrupt
+      // records. Mark it in flight so it is not retried every 100 ms.
+      LogLine(LogLevel::kError, "schedule_orphan").kv("id", format_queue_id(e.id));
+      in_flight_[e.id].due_us = e.due_us;
+      in_flight_[e.id].committing = true;
+      continue;
+    }
+    dispatch(e.id, e.due_us, std::move(stored));
+  }
+}
+
+// dispatch - group the pending recipients by next hop, one job per next hop.
+void Scheduler::dispatch(uint64_t id, int64_t due_us, StoredMessage&& stored) {
+  auto message = std::make_shared<MessageForDelivery>();
+  message->envelope = std::move(stored.envelope);
+  message->body = std::move(stored.body);
+  InFlight& f = in_flight_[id];
+  f.due_us = due_us;
+  f.message = message;
+  const size_t n = message->envelope.recipients.size();
+  f.replies.assign(n, ServerReply{});
+  f.remotes.assign(n, std::string());
+  f.peer_dsn.assign(n, false);
+  std::vector<DeliveryJob> jobs;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Recipient& r = message->envelope.recipients[i];
+    if (r.state != RecipientState::kPending) continue;
+    NextHop hop = routes_.route(domain_of(r.address));
+    auto it = std::find_if(jobs.begin(), jobs.end(), [&](const DeliveryJob& j) { return j.hop == hop; });
+    if (it == jobs.end()) {
+      DeliveryJob j;
+      j.id = id;
+      j.job = static_cast<uint32_t>(jobs.size());
+      j.hop = std::move(hop);
+      j.message = message;
+      jobs.push_back(std::move(j));
+      it = jobs.end() - 1;
+    }
+    it->rcpts.push_back(i);
+  }
+  ++stats_.dispatched;
+  f.jobs_total = static_cast<uint32_t>(jobs.size());
+  for (const DeliveryJob& j : jobs) f.job_rcpts.push_back(j.rcpts);
+  if (jobs.empty()) {  // nothing pending (e.g. after a crash between verdict and removal)
+    decide(id, f, now_us());
+    return;
+  }
+  for (DeliveryJob& j : jobs) send_job(std::move(j));
+}
+
+void Scheduler::send_job(DeliveryJob&& job) {
+  const unsigned w = worker_for(job.hop);
+  auto& q = *queues_[w];
+  if (!q.overflow.empty() || !q.jobs.try_push(job)) q.overflow.push_back(std::move(job));
+  signal_fd(worker_wake_fds_[w]);
+}
+
+void Scheduler::apply(DeliveryOutcome&& o) {
+  auto it = in_flight_.find(o.id);
+  if (it == in_flight_.end() || o.job >= it->second.job_rcpts.size()) return;
+  InFlight& f = it->second;
+  const std::vector<uint32_t>& rcpts = f.job_rcpts[o.job];
+  for (size_t k = 0; k < rcpts.size() && k < o.replies.size(); ++k) {
+    f.replies[rcpts[k]] = o.replies[k];
+    f.remotes[rcpts[k]] = o.remote;
+    f.peer_dsn[rcpts[k]] = o.peer_dsn;
+  }
+  if (++f.jobs_done == f.jobs_total) decide(o.id, f, now_us());
+}
+
+int64_t Scheduler::next_attempt(const Envelope& env, int64_t now) {
+  uint32_t attempts = 1;
+  for (const Recipient& r : env.recipients) {
+    if (r.state == RecipientState::kPending) attempts = std::max(attempts, r.attempts);
+  }
+  const int64_t initial = to_us(config_.queue.retry_initial);
+  const int64_t cap = to_us(config_.queue.retry_max);
+  int64_t delay = initial;
+  for (uint32_t i = 1; i < attempts && delay < cap; ++i) delay *= 2;
+  delay = std::min(delay, cap);
+  // Jitter (x0.8 .. x1.2) so mail deferred together does not come back together.
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  delay = static_cast<int64_t>(static_cast<double>(delay) * jitter(rng_));
+  const int64_t expiry = env.arrival_us + to_us(config_.queue.max_lifetime);
+  return std::min(now + std::max<int64_t>(delay, 1000), std::max(expiry, now + 1000));
+}
+
+// decide - every job answered: record the results, then remove or reschedule, with a bounce.
+void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
+  Envelope env = f.message->envelope;
+  std::vector<uint32_t> failed_now;
+  const bool expired = now >= env.arrival_us + to_us(config_.queue.max_lifetime);
+  for (uint32_t i = 0; i < env.recipients.size(); ++i) {
+    Recipient& r = env.recipients[i];
+    if (r.state != RecipientState::kPending) continue;
+    const ServerReply& reply = f.replies[i];
+    const bool tried = reply.code != 0 || !reply.enhanced.empty() || !reply.text.empty();
+    if (tried) {
+      ++r.attempts;
+      r.last_reply = reply.code ? reply.to_string() : (reply.enhanced + " " + reply.text);
+    }
+    const char* verdict = "deferred";
+    if (tried && reply_is_success(reply)) {
+      r.state = RecipientState::kDelivered;
+      ++stats_.delivered;
+      verdict = "delivered";
+    } else if (tried && reply_is_permanent(reply)) {
+      r.state = RecipientState::kFailed;
+      failed_now.push_back(i);
+      ++stats_.failed;
+      verdict = "bounced";
+    } else if (expired) {
+      r.state = RecipientState::kFailed;
+      r.last_reply = "4.4.7 message expired after " + std::to_string(to_us(config_.queue.max_lifetime) / 1000000) +
+                     " s in the queue; last error: " + r.last_reply;
+      failed_now.push_back(i);
+      ++stats_.failed;
+      verdict = "expired";
+    } else {
+      ++stats_.deferred;
+    }
+    if (tried || expired) {
+      LogLine(LogLevel::kInfo, "delivery").kv("id", format_queue_id(id)).kv("rcpt", r.address)
+          .kv("relay", f.remotes[i].empty() ? std::string("none") : f.remotes[i])
+          .kv("delay_s", static_cast<double>(now - env.arrival_us) / 1e6).kv("dsn", status_of(reply))
+          .kv("status", verdict).kv("reply", r.last_reply);
+    }
+  }
+  const bool pending = std::any_of(env.recipients.begin(), env.recipients.end(),
+                                   [](const Recipient& r) { return r.state == RecipientState::kPending; });
+  CommitRequest req;
+  req.op = pending ? CommitOp::kUpdate : CommitOp::kRemove;
+  req.cookie = id;
+  req.old_due_us = f.due_us;
+  req.new_due_us = pending ? next_attempt(env, now) : 0;
+  req.submitted = std::chrono::steady_clock::now();
+  // Bounce: never for the null sender (RFC 5321 §4.5.5), only for recipients whose NOTIFY
+  // asks for failures.
+  std::vector<uint32_t> to_report;
+  for (uint32_t i : failed_now) {
+    if (notify_failure(env.recipients[i].notify)) to_report.push_back(i);
+  }
+  if (!env.sender.empty() && !to_report.empty()) {
+    f.message = std::make_shared<MessageForDelivery>(MessageForDelivery{env, f.message->body});
+    StoredMessage bounce;
+    build_bounce(f, to_report, now, bounce);
+    LogLine(LogLevel::kInfo, "bounce").kv("id", format_queue_id(id)).kv("bounce_id", format_queue_id(bounce.envelope.id))
+        .kv("to", env.sender).kv("rcpts", static_cast<uint64_t>(to_report.size()));
+    req.add.push_back(std::move(bounce));
+    ++stats_.bounces;
+  }
+  if (!pending) LogLine(LogLevel::kInfo, "removed").kv("id", format_queue_id(id));
+  req.envelope = std::move(env);
+  f.committing = true;
+  if (!spool_.submit(spool_.scheduler_channel(), req)) {
+    // Spool busy or stopping: forget the in-flight state; the message is still due and is
+    // simply tried again (at-least-once).
+    LogLine(LogLevel::kWarn, "verdict_not_committed").kv("id", format_queue_id(id));
+    in_flight_.erase(id);
+  }
+}
+
+// build_bounce - the RFC 3464 DSN for `failed`, as a new message from <> to the sender.
+std::string Scheduler::build_bounce(const InFlight& f, const std::vector<uint32_t>& failed, int64_t now,
+                                    StoredMessage& out) {
+  const Envelope& env = f.message->envelope;
+  DsnInput in;
+  in.reporting_mta = config_.server.hostname;
+  in.original_sender = env.sender;
+  in.envid = env.envid;
+  in.arrival_us = env.arrival_us;
+  in.now_us = now;
+  in.ret = env.ret;
+  in.smtputf8 = env.smtputf8;
+  in.original = f.message->body;
+  in.boundary_seed = format_queue_id(env.id);
+  for (uint32_t i : failed) {
+    const Recipient& r = env.recipients[i];
+    const ServerReply& reply = f.replies[i];
+    DsnRecipient d;
+    d.final_recipient = r.address;
+    d.original_recipient = r.orcpt;
+    d.action = DsnAction::kFailed;
+    d.status = reply.code == 0 && reply.enhanced.empty() ? "4.4.7" : status_of(reply);
+    const std::string& remote = f.remotes[i];
+    d.remote_mta = remote.substr(0, remote.find('['));
+    d.diagnostic = reply.code ? reply.to_string() : std::string();
+    d.last_attempt_us = now;
+    in.recipients.push_back(std::move(d));
+  }
+  out.body = build_dsn(in);
+  Envelope& b = out.envelope;
+  b.id = bounce_ids_.next();
+  b.sender = "";
+  Recipient to;
+  to.address = env.sender;
+  to.notify = kNotifyNever;  // no DSN about a DSN
+  b.recipients.push_back(std::move(to));
+  b.body = BodyType::k8BitMime;
+  b.smtputf8 = env.smtputf8;
+  b.arrival_us = now;
+  b.client_address = "127.0.0.1";
+  b.helo = config_.server.hostname;
+  b.size = out.body.size();
+  return out.body;
+}
+
+void Scheduler::drain_spool_completions() {
+  CommitCompletion c;
+  const unsigned channel = spool_.scheduler_channel();
+  while (spool_.pop_completion(channel, c)) {
+    // Whatever the outcome, the message leaves "in flight": on success its schedule moved
+    // or it is gone; on failure it is still due at its old time and will be tried again.
+    if (c.status != CommitStatus::kOk) {
+      LogLine(LogLevel::kError, "verdict_commit_failed").kv("id", format_queue_id(c.cookie)).kv("error", c.error);
+    }
+    in_flight_.erase(c.cookie);
+  }
+}
+
+}  // namespace correo

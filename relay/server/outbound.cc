@@ -1,0 +1,601 @@
+// outbound.cc - destinations, resolution, connections and the client dialogue on the ring.
+#include "relay/server/outbound.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "queue/queue_id.h"
+#include "relay/common/log.h"
+
+namespace correo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kRecvSize = 16384;
+constexpr auto kTargetsTtl = std::chrono::seconds(10);  // the resolver caches longer, by TTL
+
+ServerReply reply(std::string_view enhanced, std::string text) {
+  ServerReply r;
+  r.enhanced.assign(enhanced);
+  r.text = std::move(text);
+  return r;
+}
+
+// dns_failure - the reply recipients get when their next hop cannot be resolved.
+ServerReply dns_failure(DnsStatus s, const std::string& name, const std::string& type, const std::string& error) {
+  switch (s) {
+    case DnsStatus::kNxDomain:
+    case DnsStatus::kNoData:
+      return reply("5.1.2", "Host or domain name not found. Name service error for name=" + name + " type=" + type +
+                                ": Host not found");
+    case DnsStatus::kNullMx:
+      return reply("5.1.10", "Domain " + name + " does not accept mail (nullMX, RFC 7505)");
+    default:
+      return reply("4.4.3", "Host or domain name lookup failed for name=" + name + " type=" + type +
+                                (error.empty() ? "" : ": " + error));
+  }
+}
+
+}  // namespace
+
+struct Outbound::Conn {
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  int fd = -1;
+  std::string dest_key;
+  std::unique_ptr<SmtpClient> client;
+  bool has_job = false;
+  DeliveryJob job;
+  std::vector<Target> targets;
+  size_t target = 0;  // index of the target being tried
+  std::string remote;
+  sockaddr_storage addr{};
+  socklen_t addrlen = 0;
+  std::string sending;
+  size_t sent = 0;
+  std::unique_ptr<char[]> buf;
+  bool connect_inflight = false, recv_inflight = false, send_inflight = false;
+  bool counted = false;  // in its destination's connections and in open_
+  bool opening = false;  // counted and not yet ready for a first transaction
+  bool idle = false;
+  bool quitting = false;
+  bool closing = false;
+  uint32_t messages = 0;
+  ServerReply last_failure;
+  Clock::time_point deadline;
+  Clock::time_point idle_since;
+
+  Tag tag(Op op) const { return Tag{op, generation, slot}; }
+};
+
+Outbound::Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler& scheduler)
+    : worker_(worker), config_(config), ring_(ring), scheduler_(scheduler) {
+  total_limit_ = std::max(1u, config.delivery.connections_total / std::max(1u, config.server.workers));
+}
+
+Outbound::~Outbound() = default;
+
+Status Outbound::init() {
+  ResolverOptions o;
+  o.servers = config_.dns.servers;
+  o.cache_entries = config_.dns.cache_entries;
+  o.timeout = config_.dns.timeout;
+  auto r = Resolver::create(o, *this);
+  if (!r) return Error{"worker " + std::to_string(worker_) + ": DNS: " + r.error().message};
+  resolver_ = std::move(r.value());
+  return Ok{};
+}
+
+Outbound::Destination* Outbound::destination(const std::string& key) {
+  auto it = dests_.find(key);
+  return it == dests_.end() ? nullptr : &it->second;
+}
+
+Outbound::Conn* Outbound::lookup(Tag t) {
+  if (t.slot >= conns_.size()) return nullptr;
+  Conn* c = conns_[t.slot].get();
+  if (c->fd < 0 || (c->generation & 0xffffff) != t.generation) return nullptr;
+  return c;
+}
+
+void Outbound::take_jobs() {
+  DeliveryJob job;
+  while (scheduler_.pop_job(worker_, job)) {
+    const std::string key = job.hop.key();
+    auto [it, inserted] = dests_.try_emplace(key);
+    if (inserted) it->second.hop = job.hop;
+    it->second.queue.push_back(std::move(job));
+    pump(it->second);
+  }
+}
+
+// pump - give queued jobs to idle connections, resolve, or open connections within limits.
+void Outbound::pump(Destination& d) {
+  while (!d.queue.empty()) {
+    if (!d.idle.empty()) {
+      Conn& c = *conns_[d.idle.back()];
+      d.idle.pop_back();
+      c.idle = false;
+      start_next(c);
+      continue;
+    }
+    if (d.targets.empty() || Clock::now() > d.targets_expire) {
+      if (!d.resolving) resolve(d);  // may call pump() again when answered from the cache
+      return;
+    }
+    unsigned opening = 0;
+    for (const auto& c : conns_) opening += (c->counted && c->opening && c->dest_key == d.hop.key());
+    if (d.connections >= config_.delivery.connections_per_destination || open_ >= total_limit_ ||
+        opening >= d.queue.size()) {
+      return;
+    }
+    open(d, 0);
+  }
+}
+
+// resolve - MX (when the next hop asks for it), then the addresses of every host.
+void Outbound::resolve(Destination& d) {
+  d.resolving = true;
+  const std::string key = d.hop.key();
+  const NextHop hop = d.hop;
+  if (auto ip = IpAddress::parse(hop.host)) {
+    on_resolved(key, {Target{hop.host, *ip}}, ServerReply{});
+    return;
+  }
+  if (!hop.mx) {
+    resolver_->resolve_host(hop.host, [this, key, hop](const AddressAnswer& a) {
+      std::vector<Target> targets;
+      for (const IpAddress& ip : a.addresses) targets.push_back(Target{hop.host, ip});
+      on_resolved(key, std::move(targets), dns_failure(a.status, hop.host, "A", a.error));
+    });
+    return;
+  }
+  resolver_->resolve_mx(hop.host, [this, key, hop](const MxAnswer& mx) {
+    if (mx.status != DnsStatus::kOk || mx.hosts.empty()) {
+      on_resolved(key, {}, dns_failure(mx.status, hop.host, "MX", mx.error));
+      return;
+    }
+    // Resolve every MX host; assemble targets in MX order once all have answered.
+    struct Gather {
+      std::vector<MxHost> hosts;
+      std::vector<AddressAnswer> answers;
+      size_t remaining;
+    };
+    auto g = std::make_shared<Gather>(Gather{mx.hosts, std::vector<AddressAnswer>(mx.hosts.size()), mx.hosts.size()});
+    for (size_t i = 0; i < g->hosts.size(); ++i) {
+      resolver_->resolve_host(g->hosts[i].name, [this, key, g, i, hop](const AddressAnswer& a) {
+        g->answers[i] = a;
+        if (--g->remaining != 0) return;
+        std::vector<Target> targets;
+        bool temporary = false;
+        std::string error;
+        for (size_t k = 0; k < g->hosts.size(); ++k) {
+          for (const IpAddress& ip : g->answers[k].addresses) targets.push_back(Target{g->hosts[k].name, ip});
+          if (g->answers[k].status == DnsStatus::kTempFail) {
+            temporary = true;
+            error = g->answers[k].error;
+          }
+        }
+        on_resolved(key, std::move(targets),
+                    dns_failure(temporary ? DnsStatus::kTempFail : DnsStatus::kNxDomain, g->hosts.front().name, "A",
+                                error));
+      });
+    }
+  });
+}
+
+void Outbound::on_resolved(const std::string& key, std::vector<Target> targets, const ServerReply& failure) {
+  Destination* d = destination(key);
+  if (d == nullptr) return;
+  d->resolving = false;
+  if (targets.empty()) {
+    LogLine(LogLevel::kInfo, "dns_failed").kv("destination", key).kv("reply", failure.enhanced + " " + failure.text);
+    fail_queue(*d, failure, "");
+    return;
+  }
+  d->targets = std::move(targets);
+  d->targets_expire = Clock::now() + kTargetsTtl;
+  pump(*d);
+}
+
+void Outbound::fail_queue(Destination& d, const ServerReply& r, const std::string& remote) {
+  while (!d.queue.empty()) {
+    DeliveryJob job = std::move(d.queue.front());
+    d.queue.pop_front();
+    answer(job, std::vector<ServerReply>(job.rcpts.size(), r), remote, false);
+  }
+}
+
+void Outbound::answer(const DeliveryJob& job, const std::vector<ServerReply>& replies, const std::string& remote,
+                      bool dsn) {
+  DeliveryOutcome o;
+  o.id = job.id;
+  o.job = job.job;
+  o.replies = replies;
+  o.remote = remote;
+  o.peer_dsn = dsn;
+  scheduler_.push_outcome(worker_, std::move(o));
+}
+
+Outbound::Conn& Outbound::open(Destination& d, size_t first_target) {
+  if (free_.empty()) {
+    auto c = std::make_unique<Conn>();
+    c->slot = static_cast<uint32_t>(conns_.size());
+    conns_.push_back(std::move(c));
+    free_.push_back(conns_.back()->slot);
+  }
+  Conn& c = *conns_[free_.back()];
+  free_.pop_back();
+  c.dest_key = d.hop.key();
+  c.targets = d.targets;
+  c.target = first_target < d.targets.size() ? first_target : 0;
+  c.counted = c.opening = true;
+  ++d.connections;
+  ++open_;
+  ++stats_.connections;
+  connect_next(c);
+  return c;
+}
+
+// connect_next - a fresh socket to targets[target]; the previous attempt has completed.
+void Outbound::connect_next(Conn& c) {
+  if (c.fd >= 0) ::close(c.fd);
+  const Target& t = c.targets[c.target];
+  Destination* d = destination(c.dest_key);
+  const uint16_t port = d ? d->hop.port : config_.delivery.port;
+  c.addr = sockaddr_storage{};
+  if (t.address.v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&c.addr);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    memcpy(&a->sin6_addr, t.address.bytes.data(), 16);
+    c.addrlen = sizeof(sockaddr_in6);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&c.addr);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    memcpy(&a->sin_addr, t.address.bytes.data(), 4);
+    c.addrlen = sizeof(sockaddr_in);
+  }
+  c.remote = t.host + "[" + t.address.to_string() + "]:" + std::to_string(port);
+  c.fd = ::socket(t.address.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c.fd < 0) {
+    c.last_failure = reply("4.4.1", "socket: " + std::string(strerror(errno)));
+    close(c);
+    if (d && d->connections == 0) fail_queue(*d, c.last_failure, "");
+    return;
+  }
+  const int one = 1;
+  setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_connect(sqe, c.fd, reinterpret_cast<sockaddr*>(&c.addr), c.addrlen);
+  io_uring_sqe_set_data64(sqe, c.tag(Op::kOutConnect).pack());
+  c.connect_inflight = true;
+  c.deadline = Clock::now() + config_.delivery.connect_timeout;
+}
+
+void Outbound::handle(Tag tag, int res, uint32_t flags) {
+  if (tag.op == Op::kDnsPoll) {
+    auto it = dns_watch_.find(static_cast<int>(tag.slot));
+    if (it == dns_watch_.end() || it->second.generation != tag.generation) return;
+    DnsWatch& w = it->second;
+    w.armed = false;
+    if (res > 0) resolver_->on_fd_event(static_cast<int>(tag.slot), res & (POLLIN | POLLERR | POLLHUP), res & POLLOUT);
+    auto again = dns_watch_.find(static_cast<int>(tag.slot));
+    if (again != dns_watch_.end() && !again->second.armed && (again->second.readable || again->second.writable)) {
+      arm_poll(static_cast<int>(tag.slot), again->second);
+    }
+    return;
+  }
+  Conn* c = lookup(tag);
+  if (c == nullptr) return;
+  switch (tag.op) {
+    case Op::kOutConnect: return on_connect(*c, res);
+    case Op::kOutRecv: return on_recv(*c, res);
+    case Op::kOutSend: return on_send(*c, res);
+    default: return;
+  }
+}
+
+void Outbound::on_connect(Conn& c, int res) {
+  c.connect_inflight = false;
+  if (c.closing) return close(c);
+  if (res < 0) {
+    c.last_failure = reply("4.4.1", "connect to " + c.remote + ": " +
+                                        (res == -ECANCELED ? std::string("Connection timed out") : strerror(-res)));
+    LogLine(LogLevel::kDebug, "connect_failed").kv("remote", c.remote).kv("error", c.last_failure.text);
+    if (++c.target < c.targets.size()) return connect_next(c);
+    Destination* d = destination(c.dest_key);
+    const ServerReply why = c.last_failure;
+    close(c);
+    // Nobody else is getting through to this destination: defer what waits for it.
+    if (d && d->connections == 0) fail_queue(*d, why, "");
+    return;
+  }
+  c.client = std::make_unique<SmtpClient>(config_.server.hostname);
+  c.deadline = Clock::now() + config_.delivery.reply_timeout;
+  arm_recv(c);
+}
+
+void Outbound::arm_recv(Conn& c) {
+  if (c.recv_inflight || c.closing) return;
+  if (!c.buf) c.buf.reset(new char[kRecvSize]);
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_recv(sqe, c.fd, c.buf.get(), kRecvSize, 0);
+  io_uring_sqe_set_data64(sqe, c.tag(Op::kOutRecv).pack());
+  c.recv_inflight = true;
+}
+
+void Outbound::on_recv(Conn& c, int res) {
+  c.recv_inflight = false;
+  if (c.closing) return close(c);
+  if (res <= 0) {
+    if (c.quitting) return close(c);
+    return conn_failed(c, reply("4.4.2", "lost connection with " + c.remote +
+                                             (res < 0 ? std::string(": ") + strerror(-res) : std::string())));
+  }
+  c.client->feed(std::string_view(c.buf.get(), static_cast<size_t>(res)));
+  c.deadline = Clock::now() +
+               (c.client->phase() == ClientPhase::kDot ? config_.delivery.data_done_timeout : config_.delivery.reply_timeout);
+  drive(c);
+  if (!c.closing) arm_recv(c);
+}
+
+// drive - act on the client's state after input.
+void Outbound::drive(Conn& c) {
+  if (c.client->failed()) return conn_failed(c, c.client->failure());
+  if (c.has_job && c.client->transaction_done()) finish_transaction(c);
+  if (c.closing) return;
+  if (!c.has_job && !c.idle && !c.quitting && c.client->ready()) {
+    if (c.opening) {
+      c.opening = false;
+      LogLine(LogLevel::kDebug, "connected").kv("remote", c.remote).kv("worker", worker_);
+    }
+    start_next(c);
+  }
+  if (c.closing) return;
+  flush(c);
+  if (c.client->closed()) close(c);
+}
+
+// start_next - the next job of this connection's destination, or idle, or QUIT.
+void Outbound::start_next(Conn& c) {
+  Destination* d = destination(c.dest_key);
+  while (d && !d->queue.empty()) {
+    c.job = std::move(d->queue.front());
+    d->queue.pop_front();
+    const MessageForDelivery& m = *c.job.message;
+    OutboundMessage msg;
+    msg.sender = m.envelope.sender;
+    for (uint32_t i : c.job.rcpts) {
+      const Recipient& r = m.envelope.recipients[i];
+      msg.recipients.push_back(OutboundRecipient{r.address, r.notify, r.orcpt});
+    }
+    msg.body = m.body;
+    msg.body_type = m.envelope.body;
+    msg.smtputf8 = m.envelope.smtputf8;
+    msg.ret = m.envelope.ret;
+    msg.envid = m.envelope.envid;
+    ServerReply refusal;
+    if (!c.client->start_transaction(msg, &refusal)) {
+      answer(c.job, std::vector<ServerReply>(c.job.rcpts.size(), refusal), c.remote, false);
+      continue;
+    }
+    if (c.messages > 0) ++stats_.reused;
+    c.has_job = true;
+    c.deadline = Clock::now() + config_.delivery.reply_timeout;
+    flush(c);
+    return;
+  }
+  if (c.messages < config_.delivery.reuse_messages && config_.delivery.reuse_time.count() > 0 && d) {
+    c.idle = true;
+    c.idle_since = Clock::now();
+    d->idle.push_back(c.slot);
+    return;
+  }
+  c.quitting = true;
+  c.client->quit();
+  flush(c);
+}
+
+void Outbound::finish_transaction(Conn& c) {
+  TransactionResult result = c.client->take_result();
+  ++c.messages;
+  ++stats_.transactions;
+  c.has_job = false;
+  answer(c.job, result.recipients, c.remote, c.client->extensions().dsn);
+  c.job = DeliveryJob{};
+}
+
+// conn_failed - the connection is unusable: answer its job, try the next host if it never
+// got going, and let the destination open new connections for what is queued.
+void Outbound::conn_failed(Conn& c, const ServerReply& why) {
+  Destination* d = destination(c.dest_key);
+  if (c.has_job) {
+    std::vector<ServerReply> replies(c.job.rcpts.size(), why);
+    if (c.client && c.client->transaction_done()) {
+      TransactionResult r = c.client->take_result();
+      for (size_t k = 0; k < replies.size() && k < r.recipients.size(); ++k) {
+        if (r.recipients[k].code != 0) replies[k] = r.recipients[k];
+      }
+    }
+    for (ServerReply& r : replies) {
+      if (r.code == 0 && r.enhanced.empty()) r.enhanced = "4.4.2";
+    }
+    answer(c.job, replies, c.remote, false);
+    c.has_job = false;
+    close(c);
+    if (d) pump(*d);
+    return;
+  }
+  const bool setup = c.opening;
+  const size_t next = c.target + 1;
+  std::vector<Target> targets = c.targets;
+  close(c);
+  if (!setup || !d) {
+    if (d) pump(*d);
+    return;
+  }
+  // Greeting or EHLO refused (4xx/5xx) or broken: the next MX host (RFC 5321 §5.1).
+  ServerReply r = why;
+  r.text = "host " + c.remote + " refused to talk to me: " + why.to_string();
+  r.code = 0;
+  r.enhanced = "4.4.2";
+  LogLine(LogLevel::kInfo, "host_refused").kv("remote", c.remote).kv("reply", why.to_string());
+  if (next < targets.size() && next < d->targets.size() && !d->queue.empty()) {
+    open(*d, next);
+    return;
+  }
+  if (d->connections == 0) fail_queue(*d, r, "");
+}
+
+void Outbound::flush(Conn& c) {
+  if (c.send_inflight || c.closing || !c.client) return;
+  std::string& out = c.client->output();
+  if (out.empty()) return;
+  c.sending.swap(out);
+  out.clear();
+  c.sent = 0;
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_send(sqe, c.fd, c.sending.data(), c.sending.size(), MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, c.tag(Op::kOutSend).pack());
+  c.send_inflight = true;
+}
+
+void Outbound::on_send(Conn& c, int res) {
+  c.send_inflight = false;
+  if (c.closing) return close(c);
+  if (res < 0) return conn_failed(c, reply("4.4.2", "lost connection with " + c.remote + " while sending: " + strerror(-res)));
+  c.sent += static_cast<size_t>(res);
+  if (c.sent < c.sending.size()) {
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_send(sqe, c.fd, c.sending.data() + c.sent, c.sending.size() - c.sent, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, c.tag(Op::kOutSend).pack());
+    c.send_inflight = true;
+    return;
+  }
+  std::string().swap(c.sending);
+  if (c.quitting && c.client->output().empty()) return close(c);  // QUIT is out: done
+  flush(c);
+}
+
+// close - leave the destination's accounting now; free the slot once the kernel is done.
+void Outbound::close(Conn& c) {
+  if (c.counted) {
+    if (Destination* d = destination(c.dest_key)) {
+      --d->connections;
+      d->idle.erase(std::remove(d->idle.begin(), d->idle.end(), c.slot), d->idle.end());
+    }
+    --open_;
+    c.counted = false;
+    c.opening = false;
+  }
+  if (!c.closing) {
+    c.closing = true;
+    if (c.fd >= 0) ::shutdown(c.fd, SHUT_RDWR);
+    if (c.connect_inflight || c.recv_inflight) {
+      io_uring_sqe* sqe = ring_.sqe();
+      io_uring_prep_cancel_fd(sqe, c.fd, IORING_ASYNC_CANCEL_ALL);
+      io_uring_sqe_set_data64(sqe, Tag{Op::kIgnore, 0, 0}.pack());
+    }
+  }
+  if (c.connect_inflight || c.recv_inflight || c.send_inflight) return;
+  if (c.fd >= 0) ::close(c.fd);
+  c.fd = -1;
+  c.client.reset();
+  c.buf.reset();
+  c.job = DeliveryJob{};
+  c.has_job = c.idle = c.quitting = c.closing = false;
+  c.messages = 0;
+  ++c.generation;
+  free_.push_back(c.slot);
+}
+
+// tick - connect and reply timeouts, idle connections past reuse_time, c-ares timers.
+void Outbound::tick() {
+  if (resolver_) resolver_->on_tick();
+  const auto now = Clock::now();
+  for (auto& cp : conns_) {
+    Conn& c = *cp;
+    if (c.fd < 0 || c.closing) continue;
+    if (c.connect_inflight) {
+      if (now > c.deadline) {  // the connect completes with -ECANCELED and moves on
+        io_uring_sqe* sqe = ring_.sqe();
+        io_uring_prep_cancel64(sqe, c.tag(Op::kOutConnect).pack(), 0);
+        io_uring_sqe_set_data64(sqe, Tag{Op::kIgnore, 0, 0}.pack());
+        c.deadline = now + config_.delivery.connect_timeout;
+      }
+    } else if (c.idle) {
+      if (now - c.idle_since >= config_.delivery.reuse_time) {
+        c.idle = false;
+        if (Destination* d = destination(c.dest_key)) {
+          d->idle.erase(std::remove(d->idle.begin(), d->idle.end(), c.slot), d->idle.end());
+        }
+        c.quitting = true;
+        c.client->quit();
+        flush(c);
+      }
+    } else if (now > c.deadline) {
+      conn_failed(c, reply("4.4.2", "timeout waiting for a reply from " + c.remote));
+    }
+  }
+  for (auto it = dests_.begin(); it != dests_.end();) {
+    const Destination& d = it->second;
+    if (d.queue.empty() && d.connections == 0 && !d.resolving) {
+      it = dests_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Outbound::shutdown() {
+  const ServerReply stopping = reply("4.3.2", "delivery interrupted: the relay is shutting down");
+  for (auto& [key, d] : dests_) fail_queue(d, stopping, "");
+  for (auto& cp : conns_) {
+    Conn& c = *cp;
+    if (c.fd < 0 || c.closing) continue;
+    if (c.has_job) {
+      answer(c.job, std::vector<ServerReply>(c.job.rcpts.size(), stopping), c.remote, false);
+      c.has_job = false;
+    }
+    close(c);
+  }
+}
+
+// watch - c-ares wants (or no longer wants) to hear about a socket: one poll per socket.
+void Outbound::watch(int fd, bool readable, bool writable) {
+  DnsWatch& w = dns_watch_[fd];
+  const bool changed = w.readable != readable || w.writable != writable;
+  w.readable = readable;
+  w.writable = writable;
+  if (w.armed && changed) {  // drop the old poll; its completion carries a stale generation
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_poll_remove(sqe, Tag{Op::kDnsPoll, w.generation, static_cast<uint32_t>(fd)}.pack());
+    io_uring_sqe_set_data64(sqe, Tag{Op::kIgnore, 0, 0}.pack());
+    w.armed = false;
+  }
+  if (!readable && !writable) {
+    dns_watch_.erase(fd);
+    return;
+  }
+  if (!w.armed) arm_poll(fd, w);
+}
+
+void Outbound::arm_poll(int fd, DnsWatch& w) {
+  w.generation = ++dns_generation_ & 0xffffff;
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_poll_add(sqe, fd, (w.readable ? POLLIN : 0) | (w.writable ? POLLOUT : 0));
+  io_uring_sqe_set_data64(sqe, Tag{Op::kDnsPoll, w.generation, static_cast<uint32_t>(fd)}.pack());
+  w.armed = true;
+}
+
+}  // namespace correo
