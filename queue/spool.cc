@@ -234,6 +234,7 @@ struct Spool::Impl {
   RecoveryInfo recovery_;
 
   std::shared_mutex db_mu_;  // readers (scheduler) shared; close/reopen exclusive
+  std::atomic<int> store_notify_fd_{-1};
   std::thread thread_;
   std::atomic<uint64_t> free_space_{UINT64_MAX};  // bytes free on the spool's filesystem
   bool low_space_logged_ = false;                 // spool thread only
@@ -523,6 +524,10 @@ bool Spool::Impl::commit_one_batch() {
         .kv("error", error);
   }
 
+  if (s.ok()) {
+    const int notify = store_notify_fd_.load(std::memory_order_relaxed);
+    if (notify >= 0) signal_fd(notify);
+  }
   uint64_t ok = 0;
   touched_.assign(n, 0);
   for (const Pending& p : pending_) {
@@ -654,6 +659,8 @@ bool Spool::pop_completion(unsigned w, CommitCompletion& out) {
 const RecoveryInfo& Spool::recovery() const { return impl_->recovery_; }
 
 unsigned Spool::scheduler_channel() const { return static_cast<unsigned>(impl_->workers_.size() - 1); }
+
+void Spool::set_store_notify_fd(int fd) { impl_->store_notify_fd_.store(fd); }
 
 std::vector<DueEntry> Spool::due(int64_t now_us, size_t limit, const std::function<bool(uint64_t)>& skip) {
   Impl& im = *impl_;

@@ -106,6 +106,9 @@ class Spool {
   // Scheduler side (the delivery scheduler thread; RocksDB reads are thread-safe, and a
   // shared lock keeps them off a DB being reopened after a write failure).
   unsigned scheduler_channel() const;  // the channel index for submit()/pop_completion()
+  // set_store_notify_fd - an eventfd signalled after every batch that stored new messages
+  // (the scheduler picks new mail up at once instead of on its next tick).
+  void set_store_notify_fd(int fd);
   // due - up to `limit` sched entries with due_us <= now_us, in due order, skipping ids for
   // which skip(id) is true.
   std::vector<DueEntry> due(int64_t now_us, size_t limit, const std::function<bool(uint64_t)>& skip);

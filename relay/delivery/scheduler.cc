@@ -17,6 +17,7 @@ namespace {
 
 constexpr size_t kQueueCapacity = 8192;  // per worker and direction
 constexpr int kTickMs = 100;             // due scan cadence when idle
+constexpr int64_t kScanIntervalUs = 5000;  // at most one due scan per 5 ms
 
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -62,10 +63,12 @@ Scheduler::Scheduler(const Config& config, Spool& spool, unsigned workers, uint6
     worker_wake_fds_.push_back(spool.completion_fd(w));  // the worker already reads it
   }
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  spool.set_store_notify_fd(wake_fd_);
 }
 
 Scheduler::~Scheduler() {
   stop();
+  spool_.set_store_notify_fd(-1);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -114,7 +117,14 @@ void Scheduler::run() {
   const unsigned sched_channel = spool_.scheduler_channel();
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {spool_.completion_fd(sched_channel), POLLIN, 0}};
   while (!stop_.load()) {
-    ::poll(fds, 2, kTickMs);
+    // Sleep until woken or the next tick; when a scan was skipped for the rate limit, only
+    // until the next scan is allowed.
+    int timeout_ms = kTickMs;
+    if (scan_wanted_) {
+      const int64_t wait_us = last_scan_us_ + kScanIntervalUs - now_us();
+      timeout_ms = wait_us <= 0 ? 0 : static_cast<int>(std::min<int64_t>(kTickMs, wait_us / 1000 + 1));
+    }
+    if (::poll(fds, 2, timeout_ms) > 0) scan_wanted_ = true;
     uint64_t drained;
     for (const pollfd& p : fds) {
       if (p.revents & POLLIN) {
@@ -130,8 +140,14 @@ void Scheduler::run() {
       while (!q.overflow.empty() && q.jobs.try_push(q.overflow.front())) q.overflow.pop_front();
     }
     int64_t now = now_us();
-    if (flush_.exchange(false)) now = INT64_MAX;  // everything is due now
-    if (!config_.delivery.queue_only) dispatch_due(now);
+    const bool flush = flush_.exchange(false);
+    // A scan skips every in-flight entry at the front of the schedule: under load, wake-ups
+    // come thousands of times a second, so scan at most every kScanIntervalUs.
+    if (!config_.delivery.queue_only && (flush || now - last_scan_us_ >= kScanIntervalUs)) {
+      last_scan_us_ = now;
+      scan_wanted_ = false;
+      dispatch_due(flush ? INT64_MAX : now);  // a flush makes everything due now
+    }
   }
 }
 

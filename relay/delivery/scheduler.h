@@ -106,6 +106,8 @@ class Scheduler {
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::atomic<bool> flush_{false};
+  int64_t last_scan_us_ = 0;
+  bool scan_wanted_ = false;  // woken since the last scan
   std::thread thread_;
   std::mt19937_64 rng_;
   SchedulerStats stats_;

@@ -81,7 +81,9 @@ Outbound::Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler&
   total_limit_ = std::max(1u, config.delivery.connections_total / std::max(1u, config.server.workers));
 }
 
-Outbound::~Outbound() = default;
+// ~Outbound - the resolver goes first: ares_destroy() reports closing sockets through
+// watch(), which needs dns_watch_ and the ring.
+Outbound::~Outbound() { resolver_.reset(); }
 
 Status Outbound::init() {
   ResolverOptions o;
@@ -131,10 +133,8 @@ void Outbound::pump(Destination& d) {
       if (!d.resolving) resolve(d);  // may call pump() again when answered from the cache
       return;
     }
-    unsigned opening = 0;
-    for (const auto& c : conns_) opening += (c->counted && c->opening && c->dest_key == d.hop.key());
     if (d.connections >= config_.delivery.connections_per_destination || open_ >= total_limit_ ||
-        opening >= d.queue.size()) {
+        d.opening >= d.queue.size()) {
       return;
     }
     open(d, 0);
@@ -239,6 +239,7 @@ Outbound::Conn& Outbound::open(Destination& d, size_t first_target) {
   c.target = first_target < d.targets.size() ? first_target : 0;
   c.counted = c.opening = true;
   ++d.connections;
+  ++d.opening;
   ++open_;
   ++stats_.connections;
   connect_next(c);
@@ -326,7 +327,7 @@ void Outbound::on_connect(Conn& c, int res) {
 }
 
 void Outbound::arm_recv(Conn& c) {
-  if (c.recv_inflight || c.closing) return;
+  if (c.recv_inflight || c.closing || c.fd < 0 || !c.client) return;  // closed or freed meanwhile
   if (!c.buf) c.buf.reset(new char[kRecvSize]);
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_recv(sqe, c.fd, c.buf.get(), kRecvSize, 0);
@@ -357,6 +358,7 @@ void Outbound::drive(Conn& c) {
   if (!c.has_job && !c.idle && !c.quitting && c.client->ready()) {
     if (c.opening) {
       c.opening = false;
+      if (Destination* d = destination(c.dest_key)) --d->opening;
       LogLine(LogLevel::kDebug, "connected").kv("remote", c.remote).kv("worker", worker_);
     }
     start_next(c);
@@ -492,6 +494,7 @@ void Outbound::close(Conn& c) {
   if (c.counted) {
     if (Destination* d = destination(c.dest_key)) {
       --d->connections;
+      if (c.opening) --d->opening;
       d->idle.erase(std::remove(d->idle.begin(), d->idle.end(), c.slot), d->idle.end());
     }
     --open_;
@@ -523,8 +526,9 @@ void Outbound::close(Conn& c) {
 void Outbound::tick() {
   if (resolver_) resolver_->on_tick();
   const auto now = Clock::now();
-  for (auto& cp : conns_) {
-    Conn& c = *cp;
+  // By index: conn_failed() may open connections, and conns_ may grow under us.
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    Conn& c = *conns_[i];
     if (c.fd < 0 || c.closing) continue;
     if (c.connect_inflight) {
       if (now > c.deadline) {  // the connect completes with -ECANCELED and moves on

@@ -62,6 +62,7 @@ class Outbound final : public DnsEventSink {
     NextHop hop;
     std::deque<DeliveryJob> queue;
     unsigned connections = 0;  // open or opening
+    unsigned opening = 0;      // of those, not yet ready for a first transaction
     std::vector<uint32_t> idle;  // connection slots waiting for a job
     bool resolving = false;
     std::vector<Target> targets;
