@@ -7,14 +7,16 @@
 // encoded lines <= 76 characters, hard line breaks kept as CRLF), its
 // Content-Transfer-Encoding becomes quoted-printable (RFC 1428 "unknown-8bit" charset when a
 // Content-Type has to be added), and the containers around it (multipart/*, message/rfc822,
-// RFC 2046 §5) that said 8bit now say 7bit. Everything else is copied byte for byte.
+// RFC 2046 §5; message/global, RFC 6532) that said 8bit now say 7bit. Everything else is
+// copied byte for byte.
 //
 // It cannot convert, and says why (the caller bounces): 8-bit octets in any header section
 // (that needs SMTPUTF8, RFC 6531; no RFC 2047 encoding is attempted), in a multipart preamble
 // or epilogue, under a base64, quoted-printable, binary or unknown encoding, in a multipart
-// without a boundary, in message/partial or message/external-body, duplicate Content-Type or
+// without a boundary, in message/* types other than rfc822 and global (partial,
+// external-body, delivery-status, global-headers, ...); also duplicate Content-Type or
 // Content-Transfer-Encoding fields in a part that needs conversion, and MIME nesting deeper
-// than max_depth.
+// than max_depth (the top-level entity is depth 0, each multipart or embedded message adds 1).
 //
 // Limits: parts without 8-bit octets are not parsed; each nesting level scans its own part
 // once, so the work is O(size * min(depth, max_depth)) and the recursion is max_depth deep.

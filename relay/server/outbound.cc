@@ -14,6 +14,7 @@
 
 #include "queue/queue_id.h"
 #include "relay/common/log.h"
+#include "relay/delivery/mime_downgrade.h"
 
 namespace correo {
 namespace {
@@ -61,6 +62,7 @@ struct Outbound::Conn {
   socklen_t addrlen = 0;
   std::string sending;
   size_t sent = 0;
+  std::string converted;  // the 7-bit version of the current job's body, when one was needed
   std::unique_ptr<char[]> buf;
   bool connect_inflight = false, recv_inflight = false, send_inflight = false;
   bool counted = false;  // in its destination's connections and in open_
@@ -383,6 +385,24 @@ void Outbound::start_next(Conn& c) {
     }
     msg.body = m.body;
     msg.body_type = m.envelope.body;
+    // RFC 6152 §3: to a peer without 8BITMIME, 8-bit content is converted to 7-bit MIME, or
+    // the message is returned when that cannot be done.
+    if (!c.client->extensions().eightbitmime) {
+      Downgrade dg = downgrade_to_7bit(m.body);
+      if (dg.result == DowngradeResult::kImpossible) {
+        ServerReply r;
+        r.code = 554;
+        r.enhanced = "5.6.3";
+        r.text = "conversion to 7-bit required for " + c.remote + " but not possible: " + dg.reason;
+        answer(c.job, std::vector<ServerReply>(c.job.rcpts.size(), r), c.remote, false);
+        continue;
+      }
+      if (dg.result == DowngradeResult::kConverted) {
+        c.converted = std::move(dg.message);
+        msg.body = c.converted;
+        msg.body_type = BodyType::k7Bit;
+      }
+    }
     msg.smtputf8 = m.envelope.smtputf8;
     msg.ret = m.envelope.ret;
     msg.envid = m.envelope.envid;
@@ -415,6 +435,7 @@ void Outbound::finish_transaction(Conn& c) {
   c.has_job = false;
   answer(c.job, result.recipients, c.remote, c.client->extensions().dsn);
   c.job = DeliveryJob{};
+  std::string().swap(c.converted);
 }
 
 // conn_failed - the connection is unusable: answer its job, try the next host if it never
