@@ -17,6 +17,8 @@
 //   u32 recipient count, then per recipient:
 //     str address, str orcpt, u8 notify (NotifyBits, 0..15), u8 state (RecipientState: 0..2),
 //     u32 attempts, str last_reply
+// Version 2 appends: i64 deliver_by_us, u8 by_mode (ByMode: 0..2), u8 by_trace (0/1),
+//   u8 delay_warned (0/1). Version 1 records still decode (those fields default).
 // decode_envelope() accepts exactly this: unknown version, out-of-range enum or bool bytes,
 // truncation and trailing bytes all give nullopt. Lengths and counts are checked against the
 // bytes that remain before anything is allocated, so hostile input cannot over-allocate.
@@ -119,6 +121,10 @@ std::string encode_envelope(const Envelope& env) {
     w.u32(r.attempts);
     w.str(r.last_reply);
   }
+  w.u64(static_cast<uint64_t>(env.deliver_by_us));
+  w.u8(static_cast<uint8_t>(env.by_mode));
+  w.u8(env.by_trace ? 1 : 0);
+  w.u8(env.delay_warned ? 1 : 0);
   return out;
 }
 
@@ -129,7 +135,7 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
   uint8_t version = 0, body = 0, utf8 = 0, ret = 0;
   uint64_t arrival = 0;
   uint32_t count = 0;
-  if (!r.u8(version) || version != kEnvelopeVersion) return std::nullopt;
+  if (!r.u8(version) || version < 1 || version > kEnvelopeVersion) return std::nullopt;
   if (!r.u64(env.id) || !r.str(env.sender)) return std::nullopt;
   if (!r.u8(body) || body > static_cast<uint8_t>(BodyType::k8BitMime)) return std::nullopt;
   if (!r.u8(utf8) || utf8 > 1) return std::nullopt;
@@ -149,6 +155,16 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
     if (!r.u8(state) || state > static_cast<uint8_t>(RecipientState::kFailed)) return std::nullopt;
     if (!r.u32(rc.attempts) || !r.str(rc.last_reply)) return std::nullopt;
     rc.state = static_cast<RecipientState>(state);
+  }
+  if (version >= 2) {
+    uint64_t by = 0;
+    uint8_t mode = 0, trace = 0, warned = 0;
+    if (!r.u64(by) || !r.u8(mode) || mode > static_cast<uint8_t>(ByMode::kNotify)) return std::nullopt;
+    if (!r.u8(trace) || trace > 1 || !r.u8(warned) || warned > 1) return std::nullopt;
+    env.deliver_by_us = static_cast<int64_t>(by);
+    env.by_mode = static_cast<ByMode>(mode);
+    env.by_trace = trace == 1;
+    env.delay_warned = warned == 1;
   }
   if (r.remaining() != 0) return std::nullopt;
   return env;

@@ -14,13 +14,15 @@
 
 namespace correo {
 
-constexpr uint8_t kEnvelopeVersion = 1;
+constexpr uint8_t kEnvelopeVersion = 2;  // 2 adds DELIVERBY and the delay-warning flag
 
 // DSN NOTIFY bits (RFC 3461 §4.1); 0 = not given (default: FAILURE, and DELAY at our choice).
 enum NotifyBits : uint8_t { kNotifyNever = 1, kNotifySuccess = 2, kNotifyFailure = 4, kNotifyDelay = 8 };
 enum class BodyType : uint8_t { kUnspecified = 0, k7Bit = 1, k8BitMime = 2 };
 enum class DsnRet : uint8_t { kUnspecified = 0, kFull = 1, kHdrs = 2 };
 enum class RecipientState : uint8_t { kPending = 0, kDelivered = 1, kFailed = 2 };
+// DELIVERBY (RFC 2852) by-mode: R = return the message when the deadline passes, N = notify.
+enum class ByMode : uint8_t { kNone = 0, kReturn = 1, kNotify = 2 };
 
 struct Recipient {
   std::string address;  // as given in RCPT TO, without < >
@@ -43,6 +45,10 @@ struct Envelope {
   std::string client_address;  // peer IP
   std::string helo;            // HELO/EHLO argument
   uint64_t size = 0;           // stored body bytes (including our Received: header)
+  int64_t deliver_by_us = 0;   // DELIVERBY deadline (0 = none)
+  ByMode by_mode = ByMode::kNone;
+  bool by_trace = false;       // BY=...T: trace requested (passed on)
+  bool delay_warned = false;   // a delay DSN was sent (queue.delay_warning or BY=;N)
 };
 
 std::string encode_envelope(const Envelope& env);

@@ -243,15 +243,22 @@ int64_t Scheduler::next_attempt(const Envelope& env, int64_t now) {
   // Jitter (x0.8 .. x1.2) so mail deferred together does not come back together.
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   delay = static_cast<int64_t>(static_cast<double>(delay) * jitter(rng_));
-  const int64_t expiry = env.arrival_us + to_us(config_.queue.max_lifetime);
-  return std::min(now + std::max<int64_t>(delay, 1000), std::max(expiry, now + 1000));
+  int64_t deadline = env.arrival_us + to_us(config_.queue.max_lifetime);
+  // A DELIVERBY deadline is acted on when it passes (return or notify), not an attempt later.
+  if (env.by_mode != ByMode::kNone && env.deliver_by_us > now &&
+      (env.by_mode == ByMode::kReturn || !env.delay_warned)) {
+    deadline = std::min(deadline, env.deliver_by_us);
+  }
+  return std::min(now + std::max<int64_t>(delay, 1000), std::max(deadline, now + 1000));
 }
 
-// decide - every job answered: record the results, then remove or reschedule, with a bounce.
+// decide - every job answered: record the results, then remove or reschedule, with DSNs.
 void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
   Envelope env = f.message->envelope;
   std::vector<uint32_t> failed_now;
   const bool expired = now >= env.arrival_us + to_us(config_.queue.max_lifetime);
+  // DELIVERBY with R: what is not delivered by the deadline is returned (RFC 2852 §4.1.4.1).
+  const bool by_returned = env.by_mode == ByMode::kReturn && now >= env.deliver_by_us;
   for (uint32_t i = 0; i < env.recipients.size(); ++i) {
     Recipient& r = env.recipients[i];
     if (r.state != RecipientState::kPending) continue;
@@ -271,47 +278,67 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
       failed_now.push_back(i);
       ++stats_.failed;
       verdict = "bounced";
-    } else if (expired) {
+    } else if (expired || by_returned) {
       r.state = RecipientState::kFailed;
-      r.last_reply = "4.4.7 message expired after " + std::to_string(to_us(config_.queue.max_lifetime) / 1000000) +
-                     " s in the queue; last error: " + r.last_reply;
+      f.replies[i] = ServerReply{0, by_returned ? "5.4.7" : "4.4.7", ""};
+      r.last_reply = (by_returned ? std::string("5.4.7 delivery time (DELIVERBY) expired") :
+                                    "4.4.7 message expired after " +
+                                        std::to_string(to_us(config_.queue.max_lifetime) / 1000000) + " s in the queue") +
+                     (r.last_reply.empty() ? std::string() : "; last error: " + r.last_reply);
+      f.replies[i].text = r.last_reply;
       failed_now.push_back(i);
       ++stats_.failed;
       verdict = "expired";
     } else {
       ++stats_.deferred;
     }
-    if (tried || expired) {
+    if (tried || expired || by_returned) {
       LogLine(LogLevel::kInfo, "delivery").kv("id", format_queue_id(id)).kv("rcpt", r.address)
           .kv("relay", f.remotes[i].empty() ? std::string("none") : f.remotes[i])
-          .kv("delay_s", static_cast<double>(now - env.arrival_us) / 1e6).kv("dsn", status_of(reply))
+          .kv("delay_s", static_cast<double>(now - env.arrival_us) / 1e6).kv("dsn", status_of(f.replies[i]))
           .kv("status", verdict).kv("reply", r.last_reply);
     }
   }
-  const bool pending = std::any_of(env.recipients.begin(), env.recipients.end(),
-                                   [](const Recipient& r) { return r.state == RecipientState::kPending; });
+  std::vector<uint32_t> pending;
+  for (uint32_t i = 0; i < env.recipients.size(); ++i) {
+    if (env.recipients[i].state == RecipientState::kPending) pending.push_back(i);
+  }
   CommitRequest req;
-  req.op = pending ? CommitOp::kUpdate : CommitOp::kRemove;
+  req.op = pending.empty() ? CommitOp::kRemove : CommitOp::kUpdate;
   req.cookie = id;
   req.old_due_us = f.due_us;
-  req.new_due_us = pending ? next_attempt(env, now) : 0;
+  req.new_due_us = pending.empty() ? 0 : next_attempt(env, now);
   req.submitted = std::chrono::steady_clock::now();
-  // Bounce: never for the null sender (RFC 5321 §4.5.5), only for recipients whose NOTIFY
-  // asks for failures.
+  // Failure DSN: never for the null sender (RFC 5321 §4.5.5), only where NOTIFY asks.
   std::vector<uint32_t> to_report;
   for (uint32_t i : failed_now) {
     if (notify_failure(env.recipients[i].notify)) to_report.push_back(i);
   }
   if (!env.sender.empty() && !to_report.empty()) {
-    f.message = std::make_shared<MessageForDelivery>(MessageForDelivery{env, f.message->body});
-    StoredMessage bounce;
-    build_bounce(f, to_report, now, bounce);
-    LogLine(LogLevel::kInfo, "bounce").kv("id", format_queue_id(id)).kv("bounce_id", format_queue_id(bounce.envelope.id))
+    req.add.push_back(make_dsn(f, env, to_report, DsnAction::kFailed, now));
+    LogLine(LogLevel::kInfo, "bounce").kv("id", format_queue_id(id)).kv("bounce_id", format_queue_id(req.add.back().envelope.id))
         .kv("to", env.sender).kv("rcpts", static_cast<uint64_t>(to_report.size()));
-    req.add.push_back(std::move(bounce));
     ++stats_.bounces;
   }
-  if (!pending) LogLine(LogLevel::kInfo, "removed").kv("id", format_queue_id(id));
+  // Delay notice, once: after queue.delay_warning, or when a BY=;N deadline passed.
+  const bool warn_time = config_.queue.delay_warning.count() > 0 &&
+                         now - env.arrival_us >= to_us(config_.queue.delay_warning);
+  const bool by_notify = env.by_mode == ByMode::kNotify && now >= env.deliver_by_us;
+  if (!pending.empty() && !env.delay_warned && (warn_time || by_notify) && !env.sender.empty()) {
+    std::vector<uint32_t> to_warn;
+    for (uint32_t i : pending) {
+      const uint8_t n = env.recipients[i].notify;
+      // RFC 3461 §4.1: without NOTIFY, delay notices are at the MTA's discretion (we send them).
+      if (n == 0 || (n & kNotifyDelay)) to_warn.push_back(i);
+    }
+    if (!to_warn.empty()) {
+      req.add.push_back(make_dsn(f, env, to_warn, DsnAction::kDelayed, now));
+      LogLine(LogLevel::kInfo, "delay_notice").kv("id", format_queue_id(id))
+          .kv("notice_id", format_queue_id(req.add.back().envelope.id)).kv("to", env.sender);
+    }
+    env.delay_warned = true;
+  }
+  if (pending.empty()) LogLine(LogLevel::kInfo, "removed").kv("id", format_queue_id(id));
   req.envelope = std::move(env);
   f.committing = true;
   if (!spool_.submit(spool_.scheduler_channel(), req)) {
@@ -322,10 +349,9 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
   }
 }
 
-// build_bounce - the RFC 3464 DSN for `failed`, as a new message from <> to the sender.
-std::string Scheduler::build_bounce(const InFlight& f, const std::vector<uint32_t>& failed, int64_t now,
-                                    StoredMessage& out) {
-  const Envelope& env = f.message->envelope;
+// make_dsn - an RFC 3464 notice about `rcpts` of env, as a new message from <> to the sender.
+StoredMessage Scheduler::make_dsn(const InFlight& f, const Envelope& env, const std::vector<uint32_t>& rcpts,
+                                  DsnAction action, int64_t now) {
   DsnInput in;
   in.reporting_mta = config_.server.hostname;
   in.original_sender = env.sender;
@@ -336,20 +362,23 @@ std::string Scheduler::build_bounce(const InFlight& f, const std::vector<uint32_
   in.smtputf8 = env.smtputf8;
   in.original = f.message->body;
   in.boundary_seed = format_queue_id(env.id);
-  for (uint32_t i : failed) {
+  for (uint32_t i : rcpts) {
     const Recipient& r = env.recipients[i];
     const ServerReply& reply = f.replies[i];
     DsnRecipient d;
     d.final_recipient = r.address;
     d.original_recipient = r.orcpt;
-    d.action = DsnAction::kFailed;
-    d.status = reply.code == 0 && reply.enhanced.empty() ? "4.4.7" : status_of(reply);
+    d.action = action;
+    d.status = status_of(reply);
+    if (action == DsnAction::kDelayed && (d.status.empty() || d.status[0] != '4')) d.status = "4.4.7";
     const std::string& remote = f.remotes[i];
     d.remote_mta = remote.substr(0, remote.find('['));
     d.diagnostic = reply.code ? reply.to_string() : std::string();
     d.last_attempt_us = now;
+    if (action == DsnAction::kDelayed) d.retry_until_us = env.arrival_us + to_us(config_.queue.max_lifetime);
     in.recipients.push_back(std::move(d));
   }
+  StoredMessage out;
   out.body = build_dsn(in);
   Envelope& b = out.envelope;
   b.id = bounce_ids_.next();
@@ -364,7 +393,7 @@ std::string Scheduler::build_bounce(const InFlight& f, const std::vector<uint32_
   b.client_address = "127.0.0.1";
   b.helo = config_.server.hostname;
   b.size = out.body.size();
-  return out.body;
+  return out;
 }
 
 void Scheduler::drain_spool_completions() {

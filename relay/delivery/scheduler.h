@@ -30,6 +30,7 @@
 #include "relay/common/spsc_queue.h"
 #include "relay/config/config.h"
 #include "relay/delivery/delivery_types.h"
+#include "relay/delivery/dsn.h"
 #include "relay/delivery/route.h"
 
 namespace correo {
@@ -92,8 +93,8 @@ class Scheduler {
   void decide(uint64_t id, InFlight& f, int64_t now_us);
   void drain_spool_completions();
   int64_t next_attempt(const Envelope& env, int64_t now_us);
-  std::string build_bounce(const InFlight& f, const std::vector<uint32_t>& failed, int64_t now_us,
-                           StoredMessage& out);
+  StoredMessage make_dsn(const InFlight& f, const Envelope& env, const std::vector<uint32_t>& rcpts,
+                         DsnAction action, int64_t now_us);
 
   const Config& config_;
   Spool& spool_;

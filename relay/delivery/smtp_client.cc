@@ -323,6 +323,8 @@ void SmtpClient::parse_ehlo_keywords() {
       ext_.starttls = true;
     } else if (iequals(keyword, "ENHANCEDSTATUSCODES")) {
       ext_.enhancedstatuscodes = true;
+    } else if (iequals(keyword, "DELIVERBY")) {
+      ext_.deliverby = true;
     }
   }
 }
@@ -366,6 +368,12 @@ bool SmtpClient::start_transaction(const OutboundMessage& message, ServerReply* 
       mail_cmd_ += " ENVID=";
       mail_cmd_ += message.envid;
     }
+  }
+  if (message.by_mode != ByMode::kNone && ext_.deliverby) {  // RFC 2852 §4: BY=time;mode[T]
+    mail_cmd_ += " BY=";
+    mail_cmd_ += std::to_string(message.by_seconds);
+    mail_cmd_ += message.by_mode == ByMode::kReturn ? ";R" : ";N";
+    if (message.by_trace) mail_cmd_ += 'T';
   }
   mail_cmd_ += "\r\n";
 

@@ -39,7 +39,7 @@ struct ServerReply {
 
 struct PeerExtensions {
   bool pipelining = false, eightbitmime = false, smtputf8 = false, dsn = false, chunking = false,
-       starttls = false, enhancedstatuscodes = false;
+       starttls = false, enhancedstatuscodes = false, deliverby = false;
   uint64_t size = 0;  // SIZE limit, 0 = none declared
 };
 
@@ -57,6 +57,10 @@ struct OutboundMessage {
   bool smtputf8 = false;
   DsnRet ret = DsnRet::kUnspecified;
   std::string envid;
+  // DELIVERBY (RFC 2852): passed on only to peers that offer it, with the time that is left.
+  ByMode by_mode = ByMode::kNone;
+  int64_t by_seconds = 0;
+  bool by_trace = false;
 };
 
 struct TransactionResult {

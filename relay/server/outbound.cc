@@ -385,6 +385,14 @@ void Outbound::start_next(Conn& c) {
     }
     msg.body = m.body;
     msg.body_type = m.envelope.body;
+    if (m.envelope.by_mode != ByMode::kNone) {  // the time that is left (RFC 2852 §4.1.4)
+      const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      msg.by_mode = m.envelope.by_mode;
+      msg.by_seconds = (m.envelope.deliver_by_us - now) / 1'000'000;
+      msg.by_trace = m.envelope.by_trace;
+      if (msg.by_mode == ByMode::kReturn && msg.by_seconds <= 0) msg.by_mode = ByMode::kNone;  // expired: the scheduler returns it
+    }
     // RFC 6152 §3: to a peer without 8BITMIME, 8-bit content is converted to 7-bit MIME, or
     // the message is returned when that cannot be done.
     if (!c.client->extensions().eightbitmime) {

@@ -152,6 +152,33 @@ Parsed<MailCommand> parse_mail(std::string_view arg, uint64_t message_size_limit
       if (iequals(p.value, "FULL")) m.ret = DsnRet::kFull;
       else if (iequals(p.value, "HDRS")) m.ret = DsnRet::kHdrs;
       else return syntax("5.5.4", "RET must be FULL or HDRS");
+    } else if (iequals(p.keyword, "BY")) {
+      // RFC 2852 §4: BY=by-time;by-mode[by-trace], by-time = [+-]1*9DIGIT, mode R or N.
+      if (m.by_mode != ByMode::kNone) return syntax("5.5.4", "Duplicate BY parameter");
+      std::string_view v = p.value;
+      const size_t semi = v.find(';');
+      if (semi == std::string_view::npos) return syntax("5.5.4", "Syntax: BY=seconds;R or BY=seconds;N");
+      std::string_view num = v.substr(0, semi);
+      std::string_view mode = v.substr(semi + 1);
+      bool negative = false;
+      if (!num.empty() && (num.front() == '-' || num.front() == '+')) {
+        negative = num.front() == '-';
+        num.remove_prefix(1);
+      }
+      int64_t seconds = 0;
+      auto [ptr, ec] = std::from_chars(num.data(), num.data() + num.size(), seconds);
+      if (num.empty() || num.size() > 9 || ec != std::errc() || ptr != num.data() + num.size())
+        return syntax("5.5.4", "BY= time must be 1 to 9 digits");
+      if (negative) seconds = -seconds;
+      if (mode.empty() || mode.size() > 2 || (mode.size() == 2 && upper(mode[1]) != 'T'))
+        return syntax("5.5.4", "BY= mode must be R or N, optionally followed by T");
+      const char mode_char = upper(mode[0]);
+      if (mode_char != 'R' && mode_char != 'N') return syntax("5.5.4", "BY= mode must be R or N");
+      // RFC 2852 §4: with R the time must be positive (a deadline already past cannot be met).
+      if (mode_char == 'R' && seconds <= 0) return syntax("5.5.4", "BY= time must be positive with mode R");
+      m.by_mode = mode_char == 'R' ? ByMode::kReturn : ByMode::kNotify;
+      m.by_seconds = seconds;
+      m.by_trace = mode.size() == 2;
     } else if (iequals(p.keyword, "ENVID")) {
       // RFC 3461 §4.4: at most 100 characters of xtext.
       if (seen_envid || p.value.empty() || p.value.size() > 100 || !is_xtext(p.value))

@@ -43,6 +43,9 @@ struct MailCommand {
   bool smtputf8 = false;
   DsnRet ret = DsnRet::kUnspecified;
   std::string envid;
+  ByMode by_mode = ByMode::kNone;  // DELIVERBY (RFC 2852)
+  int64_t by_seconds = 0;
+  bool by_trace = false;
 };
 
 struct RcptCommand {

@@ -63,7 +63,7 @@ void Session::cmd_helo(const CommandLine& c, bool extended) {
   out_ += host;
   out_ += "\r\n250-PIPELINING\r\n250-SIZE ";
   out_ += std::to_string(config_.limits.message_size);
-  out_ += "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 DSN\r\n";
+  out_ += "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DELIVERBY\r\n250 DSN\r\n";
 }
 
 void Session::cmd_mail(const CommandLine& c) {
@@ -73,7 +73,8 @@ void Session::cmd_mail(const CommandLine& c) {
   if (auto* r = std::get_if<Reply>(&parsed)) return reply(*r);
   txn_.mail = std::move(std::get<MailCommand>(parsed));
   if (!extended_ && (txn_.mail.smtputf8 || txn_.mail.body != BodyType::kUnspecified || txn_.mail.size ||
-                     txn_.mail.ret != DsnRet::kUnspecified || !txn_.mail.envid.empty())) {
+                     txn_.mail.ret != DsnRet::kUnspecified || !txn_.mail.envid.empty() ||
+                     txn_.mail.by_mode != ByMode::kNone)) {
     txn_ = Transaction{};
     return reply_error(555, "5.5.4", "Error: ESMTP parameters require EHLO");
   }

@@ -154,6 +154,11 @@ void Session::finish_message() {
   env.envid = txn_.mail.envid;
   env.arrival_us = std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
+  if (txn_.mail.by_mode != ByMode::kNone) {
+    env.deliver_by_us = env.arrival_us + txn_.mail.by_seconds * 1'000'000;
+    env.by_mode = txn_.mail.by_mode;
+    env.by_trace = txn_.mail.by_trace;
+  }
   env.client_address = client_ip_;
   env.helo = helo_;
   env.size = txn_.body.size();

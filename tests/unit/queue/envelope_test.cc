@@ -108,10 +108,34 @@ TEST(Envelope, TrailingBytesRejected) {
 
 TEST(Envelope, VersionMismatchRejected) {
   std::string bytes = encode_envelope(full_envelope());
-  for (int v : {0, 2, 255}) {
+  for (int v : {0, 3, 255}) {
     bytes[0] = static_cast<char>(v);
     EXPECT_FALSE(decode_envelope(bytes).has_value()) << v;
   }
+}
+
+TEST(Envelope, Version2FieldsRoundTripAndVersion1StillDecodes) {
+  Envelope e = full_envelope();
+  e.deliver_by_us = 1'800'000'000'000'000;
+  e.by_mode = ByMode::kNotify;
+  e.by_trace = true;
+  e.delay_warned = true;
+  const std::string v2 = encode_envelope(e);
+  auto d = decode_envelope(v2);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->deliver_by_us, e.deliver_by_us);
+  EXPECT_EQ(d->by_mode, ByMode::kNotify);
+  EXPECT_TRUE(d->by_trace);
+  EXPECT_TRUE(d->delay_warned);
+  // A version 1 record is the version 2 layout without the 11-byte trailer.
+  std::string v1 = v2.substr(0, v2.size() - 11);
+  v1[0] = 1;
+  auto old = decode_envelope(v1);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->deliver_by_us, 0);
+  EXPECT_EQ(old->by_mode, ByMode::kNone);
+  EXPECT_FALSE(old->delay_warned);
+  EXPECT_EQ(old->recipients.size(), e.recipients.size());
 }
 
 TEST(Envelope, OutOfRangeFieldsRejected) {

@@ -67,6 +67,22 @@ TEST(ParseMail, Errors) {
   }
 }
 
+TEST(ParseMail, DeliverBy) {
+  MailCommand m = mail_ok("FROM:<a@b.test> BY=120;R");
+  EXPECT_EQ(m.by_mode, ByMode::kReturn);
+  EXPECT_EQ(m.by_seconds, 120);
+  EXPECT_FALSE(m.by_trace);
+  m = mail_ok("FROM:<a@b.test> BY=-30;NT");
+  EXPECT_EQ(m.by_mode, ByMode::kNotify);
+  EXPECT_EQ(m.by_seconds, -30);
+  EXPECT_TRUE(m.by_trace);
+  for (const char* bad : {"FROM:<a@b.test> BY=0;R", "FROM:<a@b.test> BY=-5;R", "FROM:<a@b.test> BY=10",
+                          "FROM:<a@b.test> BY=10;X", "FROM:<a@b.test> BY=1234567890;N", "FROM:<a@b.test> BY=;N",
+                          "FROM:<a@b.test> BY=10;RX", "FROM:<a@b.test> BY=1;R BY=2;R"}) {
+    EXPECT_EQ(mail_err(bad).code, 501) << bad;
+  }
+}
+
 TEST(ParseRcpt, ParametersAndPostmaster) {
   auto r = parse_rcpt("TO:<b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40example.test", false);
   ASSERT_TRUE(std::holds_alternative<RcptCommand>(r));

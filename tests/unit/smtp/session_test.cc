@@ -85,7 +85,8 @@ class SessionTest : public ::testing::Test {
 
 TEST_F(SessionTest, EhloAdvertisesExtensions) {
   std::string r = say("EHLO client.test\r\n");
-  for (const char* ext : {"PIPELINING", "SIZE 10000", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING", "DSN"}) {
+  for (const char* ext : {"PIPELINING", "SIZE 10000", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING",
+                          "DELIVERBY", "DSN"}) {
     EXPECT_NE(r.find(ext), std::string::npos) << ext;
   }
   EXPECT_EQ(r.rfind("250 DSN\r\n"), r.size() - 9);
@@ -267,6 +268,15 @@ TEST_F(SessionTest, DsnParametersAreStored) {
   EXPECT_EQ(e.envid, "xyz");
   EXPECT_EQ(e.recipients[0].notify, kNotifyFailure | kNotifyDelay);
   EXPECT_EQ(e.recipients[0].orcpt, "rfc822;r@example.test");
+}
+
+TEST_F(SessionTest, DeliverByIsStoredWithTheEnvelope) {
+  say("EHLO c\r\nMAIL FROM:<s@a.test> BY=600;RT\r\nRCPT TO:<r@example.test>\r\nDATA\r\nx\r\n.\r\n");
+  ASSERT_EQ(host_.commits.size(), 1u);
+  const Envelope& e = host_.commits[0].envelope;
+  EXPECT_EQ(e.by_mode, ByMode::kReturn);
+  EXPECT_TRUE(e.by_trace);
+  EXPECT_EQ(e.deliver_by_us, e.arrival_us + 600'000'000);
 }
 
 TEST_F(SessionTest, OutputLimitPausesPipelinedInput) {
