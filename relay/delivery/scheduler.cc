@@ -183,6 +183,7 @@ void Scheduler::dispatch(uint64_t id, int64_t due_us, StoredMessage&& stored) {
   f.replies.assign(n, ServerReply{});
   f.remotes.assign(n, std::string());
   f.peer_dsn.assign(n, false);
+  f.dsn_status.assign(n, std::string());
   std::vector<DeliveryJob> jobs;
   for (uint32_t i = 0; i < n; ++i) {
     const Recipient& r = message->envelope.recipients[i];
@@ -280,12 +281,13 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
       verdict = "bounced";
     } else if (expired || by_returned) {
       r.state = RecipientState::kFailed;
-      f.replies[i] = ServerReply{0, by_returned ? "5.4.7" : "4.4.7", ""};
+      // The DSN says 4.4.7 (or 5.4.7 for DELIVERBY) and keeps the last server reply as
+      // the diagnostic, so the sender learns why delivery kept failing.
+      f.dsn_status[i] = by_returned ? "5.4.7" : "4.4.7";
       r.last_reply = (by_returned ? std::string("5.4.7 delivery time (DELIVERBY) expired") :
                                     "4.4.7 message expired after " +
                                         std::to_string(to_us(config_.queue.max_lifetime) / 1000000) + " s in the queue") +
                      (r.last_reply.empty() ? std::string() : "; last error: " + r.last_reply);
-      f.replies[i].text = r.last_reply;
       failed_now.push_back(i);
       ++stats_.failed;
       verdict = "expired";
@@ -295,7 +297,8 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
     if (tried || expired || by_returned) {
       LogLine(LogLevel::kInfo, "delivery").kv("id", format_queue_id(id)).kv("rcpt", r.address)
           .kv("relay", f.remotes[i].empty() ? std::string("none") : f.remotes[i])
-          .kv("delay_s", static_cast<double>(now - env.arrival_us) / 1e6).kv("dsn", status_of(f.replies[i]))
+          .kv("delay_s", static_cast<double>(now - env.arrival_us) / 1e6)
+          .kv("dsn", f.dsn_status[i].empty() ? status_of(f.replies[i]) : f.dsn_status[i])
           .kv("status", verdict).kv("reply", r.last_reply);
     }
   }
@@ -369,7 +372,7 @@ StoredMessage Scheduler::make_dsn(const InFlight& f, const Envelope& env, const 
     d.final_recipient = r.address;
     d.original_recipient = r.orcpt;
     d.action = action;
-    d.status = status_of(reply);
+    d.status = f.dsn_status[i].empty() ? status_of(reply) : f.dsn_status[i];
     if (action == DsnAction::kDelayed && (d.status.empty() || d.status[0] != '4')) d.status = "4.4.7";
     const std::string& remote = f.remotes[i];
     d.remote_mta = remote.substr(0, remote.find('['));

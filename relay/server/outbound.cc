@@ -119,6 +119,19 @@ void Outbound::take_jobs() {
     it->second.queue.push_back(std::move(job));
     pump(it->second);
   }
+  pump_waiting();
+}
+
+// pump_waiting - after a connection slot was released: every destination with queued jobs
+// gets another chance (per-destination or total limits may have held it back). Called at
+// the end of each entry point rather than from close(), which runs deep inside pump().
+void Outbound::pump_waiting() {
+  while (pump_pending_) {
+    pump_pending_ = false;
+    for (auto& [key, d] : dests_) {
+      if (!d.queue.empty()) pump(d);
+    }
+  }
 }
 
 // pump - give queued jobs to idle connections, resolve, or open connections within limits.
@@ -272,8 +285,9 @@ void Outbound::connect_next(Conn& c) {
   c.fd = ::socket(t.address.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c.fd < 0) {
     c.last_failure = reply("4.4.1", "socket: " + std::string(strerror(errno)));
+    const ServerReply why = c.last_failure;  // c may be recycled by close()
     close(c);
-    if (d && d->connections == 0) fail_queue(*d, c.last_failure, "");
+    if (d && d->connections == 0) fail_queue(*d, why, "");
     return;
   }
   const int one = 1;
@@ -301,11 +315,12 @@ void Outbound::handle(Tag tag, int res, uint32_t flags) {
   Conn* c = lookup(tag);
   if (c == nullptr) return;
   switch (tag.op) {
-    case Op::kOutConnect: return on_connect(*c, res);
-    case Op::kOutRecv: return on_recv(*c, res);
-    case Op::kOutSend: return on_send(*c, res);
-    default: return;
+    case Op::kOutConnect: on_connect(*c, res); break;
+    case Op::kOutRecv: on_recv(*c, res); break;
+    case Op::kOutSend: on_send(*c, res); break;
+    default: break;
   }
+  pump_waiting();
 }
 
 void Outbound::on_connect(Conn& c, int res) {
@@ -373,7 +388,10 @@ void Outbound::drive(Conn& c) {
 // start_next - the next job of this connection's destination, or idle, or QUIT.
 void Outbound::start_next(Conn& c) {
   Destination* d = destination(c.dest_key);
-  while (d && !d->queue.empty()) {
+  // delivery.reuse_messages bounds every connection, busy or not: retire it and let the
+  // destination open a fresh one for what is queued (pump_waiting, once the slot is free).
+  const bool worn_out = c.messages >= config_.delivery.reuse_messages;
+  while (d && !d->queue.empty() && !worn_out) {
     c.job = std::move(d->queue.front());
     d->queue.pop_front();
     const MessageForDelivery& m = *c.job.message;
@@ -425,7 +443,7 @@ void Outbound::start_next(Conn& c) {
     flush(c);
     return;
   }
-  if (c.messages < config_.delivery.reuse_messages && config_.delivery.reuse_time.count() > 0 && d) {
+  if (!worn_out && config_.delivery.reuse_time.count() > 0 && d) {
     c.idle = true;
     c.idle_since = Clock::now();
     d->idle.push_back(c.slot);
@@ -448,7 +466,7 @@ void Outbound::finish_transaction(Conn& c) {
 
 // conn_failed - the connection is unusable: answer its job, try the next host if it never
 // got going, and let the destination open new connections for what is queued.
-void Outbound::conn_failed(Conn& c, const ServerReply& why) {
+void Outbound::conn_failed(Conn& c, ServerReply why) {  // by value: it may outlive c.client
   Destination* d = destination(c.dest_key);
   if (c.has_job) {
     std::vector<ServerReply> replies(c.job.rcpts.size(), why);
@@ -529,6 +547,7 @@ void Outbound::close(Conn& c) {
     --open_;
     c.counted = false;
     c.opening = false;
+    pump_pending_ = true;  // a slot is free: destinations waiting for one may go on
   }
   if (!c.closing) {
     c.closing = true;
@@ -580,6 +599,7 @@ void Outbound::tick() {
       conn_failed(c, reply("4.4.2", "timeout waiting for a reply from " + c.remote));
     }
   }
+  pump_waiting();
   for (auto it = dests_.begin(); it != dests_.end();) {
     const Destination& d = it->second;
     if (d.queue.empty() && d.connections == 0 && !d.resolving) {

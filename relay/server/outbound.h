@@ -76,6 +76,7 @@ class Outbound final : public DnsEventSink {
   };
 
   void pump(Destination& d);
+  void pump_waiting();
   void resolve(Destination& d);
   void on_resolved(const std::string& key, std::vector<Target> targets, const ServerReply& failure);
   void fail_queue(Destination& d, const ServerReply& reply, const std::string& remote);
@@ -88,7 +89,7 @@ class Outbound final : public DnsEventSink {
   void drive(Conn& c);
   void start_next(Conn& c);
   void finish_transaction(Conn& c);
-  void conn_failed(Conn& c, const ServerReply& why);
+  void conn_failed(Conn& c, ServerReply why);
   void close(Conn& c);
   void arm_recv(Conn& c);
   void flush(Conn& c);
@@ -106,7 +107,8 @@ class Outbound final : public DnsEventSink {
   std::vector<uint32_t> free_;
   std::unordered_map<int, DnsWatch> dns_watch_;
   size_t open_ = 0;
-  uint32_t dns_generation_ = 0;  // tags c-ares polls; a changed interest gets a new one
+  uint32_t dns_generation_ = 0;
+  bool pump_pending_ = false;  // a connection slot was released since the last pump_waiting()  // tags c-ares polls; a changed interest gets a new one
   unsigned total_limit_ = 1;
   OutboundStats stats_;
 };
