@@ -35,6 +35,9 @@
 // corrupt, logged with its key and left in place; it never stops the daemon.
 #include "queue/spool.h"
 
+#include "relay/common/clock.h"
+#include "relay/common/eventfd.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <poll.h>
@@ -102,18 +105,8 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// signal_fd - add 1 to an eventfd counter (never fails short of a programming error).
-void signal_fd(int fd) {
-  const uint64_t one = 1;
-  while (::write(fd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
-}
+int64_t now_us() { return unix_now_us(); }
+void signal_fd(int fd) { signal_eventfd(fd); }
 
 // classify - map a failed RocksDB write to the completion status workers act on.
 CommitStatus classify(const rocksdb::Status& s) {

@@ -25,6 +25,8 @@
 // (7bit, or 8bit when they hold 8-bit bytes) and the parts a Content-Description.
 #include "relay/delivery/dsn.h"
 
+#include "relay/common/ascii.h"
+
 #include <cstdio>
 #include <initializer_list>
 
@@ -371,18 +373,6 @@ const char* default_status(DsnAction a) {
 bool is_ascii_printable(std::string_view s) {
   for (char c : s) {
     if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
-
-// iequals - ASCII case-insensitive equality.
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
   }
   return true;
 }

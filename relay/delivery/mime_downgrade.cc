@@ -40,6 +40,8 @@
 //   - The result is checked once more for octets >= 0x80 before it is returned.
 #include "relay/delivery/mime_downgrade.h"
 
+#include "relay/common/ascii.h"
+
 #include <algorithm>
 #include <optional>
 #include <vector>
@@ -57,21 +59,11 @@ bool has_8bit(std::string_view s) {
                      [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string lowered(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = ascii_lower(c);
   return out;
-}
-
-// iequals - ASCII case-insensitive comparison.
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
 }
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <functional>
 
+#include "relay/common/clock.h"
+#include "relay/common/eventfd.h"
 #include "relay/common/log.h"
 #include "relay/delivery/dsn.h"
 
@@ -19,18 +21,11 @@ constexpr size_t kQueueCapacity = 8192;  // per worker and direction
 constexpr int kTickMs = 100;             // due scan cadence when idle
 constexpr int64_t kScanIntervalUs = 5000;  // at most one due scan per 5 ms
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_us() { return unix_now_us(); }
 
 int64_t to_us(Duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); }
 
-void signal_fd(int fd) {
-  const uint64_t one = 1;
-  ssize_t n = ::write(fd, &one, sizeof one);
-  (void)n;
-}
+void signal_fd(int fd) { signal_eventfd(fd); }
 
 // domain_of - the part after the last '@' (an address literal keeps its brackets).
 std::string_view domain_of(std::string_view address) {

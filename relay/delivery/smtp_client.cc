@@ -5,6 +5,8 @@
 // nothing here blocks, reads a clock or touches a socket.
 #include "relay/delivery/smtp_client.h"
 
+#include "relay/common/ascii.h"
+
 #include <charconv>
 #include <cstring>
 
@@ -15,16 +17,6 @@ namespace {
 constexpr size_t kMaxReplyLine = 512;
 // Our own bound on a multi-line reply (EHLO answers are the longest, ~10-20 lines).
 constexpr size_t kMaxReplyLines = 100;
-
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (upper(a[i]) != upper(b[i])) return false;
-  }
-  return true;
-}
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -115,20 +107,24 @@ void append_notify(std::string& out, uint8_t notify) {
 // servers that end lines leniently would otherwise see "<LF>.<CRLF>" as the end of data
 // (SMTP smuggling); a strict server then keeps one extra "." in an already malformed line.
 void append_dot_stuffed(std::string& out, std::string_view body) {
-  size_t dots = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    if (body[i] == '.' && (i == 0 || body[i - 1] == '\n' || body[i - 1] == '\r')) ++dots;
-  }
-  out.reserve(out.size() + body.size() + dots + 5);
+  // Dots are rare: jump from '.' to '.' with memchr instead of looking at every byte (this
+  // loop ran over every outbound byte and was the top entry of the 100 KiB relay profile).
+  out.reserve(out.size() + body.size() + body.size() / 256 + 8);
+  const char* const base = body.data();
   size_t start = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    if (body[i] == '.' && (i == 0 || body[i - 1] == '\n' || body[i - 1] == '\r')) {
-      out.append(body.substr(start, i - start));
+  size_t pos = 0;
+  while (pos < body.size()) {
+    const void* hit = memchr(base + pos, '.', body.size() - pos);
+    if (hit == nullptr) break;
+    const size_t i = static_cast<size_t>(static_cast<const char*>(hit) - base);
+    if (i == 0 || base[i - 1] == '\n' || base[i - 1] == '\r') {
+      out.append(base + start, i - start);
       out.push_back('.');
       start = i;  // the original "." follows with the rest
     }
+    pos = i + 1;
   }
-  out.append(body.substr(start));
+  out.append(base + start, body.size() - start);
   if (!body.empty() && !(body.size() >= 2 && body[body.size() - 2] == '\r' && body.back() == '\n')) {
     out.append("\r\n", 2);
   }

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "queue/queue_id.h"
+#include "relay/common/clock.h"
 #include "relay/common/log.h"
 #include "relay/delivery/mime_downgrade.h"
 
@@ -404,8 +405,7 @@ void Outbound::start_next(Conn& c) {
     msg.body = m.body;
     msg.body_type = m.envelope.body;
     if (m.envelope.by_mode != ByMode::kNone) {  // the time that is left (RFC 2852 §4.1.4)
-      const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
+      const int64_t now = unix_now_us();
       msg.by_mode = m.envelope.by_mode;
       msg.by_seconds = (m.envelope.deliver_by_us - now) / 1'000'000;
       msg.by_trace = m.envelope.by_trace;

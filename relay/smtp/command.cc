@@ -1,6 +1,8 @@
 // command.cc - verb table and argument parsers.
 #include "relay/smtp/command.h"
 
+#include "relay/common/ascii.h"
+
 #include <array>
 #include <charconv>
 
@@ -19,20 +21,6 @@ constexpr std::array<VerbName, 19> kVerbs = {{
     {"TURN", Verb::kTurn}, {"SEND", Verb::kSend}, {"SOML", Verb::kSoml}, {"SAML", Verb::kSaml},
     {"STARTTLS", Verb::kStarttls}, {"AUTH", Verb::kAuth}, {"ETRN", Verb::kEtrn},
 }};
-
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (upper(a[i]) != upper(b[i])) return false;
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 Reply syntax(std::string_view enhanced, std::string text) { return Reply{501, enhanced, std::move(text)}; }
 
@@ -170,9 +158,9 @@ Parsed<MailCommand> parse_mail(std::string_view arg, uint64_t message_size_limit
       if (num.empty() || num.size() > 9 || ec != std::errc() || ptr != num.data() + num.size())
         return syntax("5.5.4", "BY= time must be 1 to 9 digits");
       if (negative) seconds = -seconds;
-      if (mode.empty() || mode.size() > 2 || (mode.size() == 2 && upper(mode[1]) != 'T'))
+      if (mode.empty() || mode.size() > 2 || (mode.size() == 2 && ascii_upper(mode[1]) != 'T'))
         return syntax("5.5.4", "BY= mode must be R or N, optionally followed by T");
-      const char mode_char = upper(mode[0]);
+      const char mode_char = ascii_upper(mode[0]);
       if (mode_char != 'R' && mode_char != 'N') return syntax("5.5.4", "BY= mode must be R or N");
       // RFC 2852 §4: with R the time must be positive (a deadline already past cannot be met).
       if (mode_char == 'R' && seconds <= 0) return syntax("5.5.4", "BY= time must be positive with mode R");

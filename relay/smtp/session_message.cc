@@ -7,6 +7,8 @@
 #include <ctime>
 
 #include "queue/queue_id.h"
+#include "relay/common/ascii.h"
+#include "relay/common/clock.h"
 #include "relay/common/log.h"
 #include "relay/smtp/session.h"
 
@@ -20,16 +22,6 @@ void append_rfc5322_date(std::string& out, time_t t) {
   char buf[64];
   const size_t n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm_utc);
   out.append(buf, n);
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + 32);
-    if (a != prefix[i]) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -152,8 +144,7 @@ void Session::finish_message() {
   env.smtputf8 = txn_.mail.smtputf8;
   env.ret = txn_.mail.ret;
   env.envid = txn_.mail.envid;
-  env.arrival_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  env.arrival_us = unix_now_us();
   if (txn_.mail.by_mode != ByMode::kNone) {
     env.deliver_by_us = env.arrival_us + txn_.mail.by_seconds * 1'000'000;
     env.by_mode = txn_.mail.by_mode;
