@@ -13,6 +13,7 @@
 #include "relay/common/eventfd.h"
 #include "relay/common/log.h"
 #include "relay/delivery/dsn.h"
+#include "relay/smtp/address.h"
 
 namespace correo {
 namespace {
@@ -108,6 +109,47 @@ void Scheduler::push_outcome(unsigned w, DeliveryOutcome&& outcome) {
 
 SchedulerStats Scheduler::stats() const { return stats_; }
 
+bool Scheduler::request_flush_domain(std::string_view domain, bool subdomains) {
+  {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    if (flush_domains_.size() >= 64) return false;  // bounded: an ETRN flood cannot grow it
+    flush_domains_.emplace_back(std::string(domain), subdomains);
+  }
+  wake();
+  return true;
+}
+
+// flush_domains - ETRN: dispatch deferred messages that have a pending recipient in one of
+// the requested domains, whatever their due time (bounded scan per request batch).
+void Scheduler::flush_domains() {
+  std::vector<std::pair<std::string, bool>> requests;
+  {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    requests.swap(flush_domains_);
+  }
+  if (requests.empty() || config_.delivery.queue_only) return;
+  auto matches = [&](std::string_view address) {
+    const std::string domain = lowercase_ascii(domain_of(address));
+    for (const auto& [d, sub] : requests) {
+      if (domain == d) return true;
+      if (sub && domain.size() > d.size() && domain.compare(domain.size() - d.size(), d.size(), d) == 0 &&
+          domain[domain.size() - d.size() - 1] == '.')
+        return true;
+    }
+    return false;
+  };
+  constexpr size_t kFlushScan = 100000;
+  std::vector<DueEntry> all = spool_.due(INT64_MAX, kFlushScan, [this](uint64_t id) { return in_flight_.count(id) > 0; });
+  for (const DueEntry& e : all) {
+    if (in_flight_.size() >= config_.delivery.in_flight_messages) break;
+    StoredMessage stored;
+    if (!spool_.load(e.id, stored)) continue;
+    const bool wanted = std::any_of(stored.envelope.recipients.begin(), stored.envelope.recipients.end(),
+                                    [&](const Recipient& r) { return r.state == RecipientState::kPending && matches(r.address); });
+    if (wanted) dispatch(e.id, e.due_us, std::move(stored));
+  }
+}
+
 void Scheduler::run() {
   const unsigned sched_channel = spool_.scheduler_channel();
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {spool_.completion_fd(sched_channel), POLLIN, 0}};
@@ -128,6 +170,7 @@ void Scheduler::run() {
       }
     }
     drain_spool_completions();
+    flush_domains();
     for (unsigned w = 0; w < workers_; ++w) {
       while (auto o = queues_[w]->outcomes.try_pop()) apply(std::move(*o));
       // Jobs that did not fit earlier.

@@ -19,6 +19,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <mutex>
+#include <string_view>
 #include <memory>
 #include <random>
 #include <thread>
@@ -59,6 +61,9 @@ class Scheduler {
 
   // flush - make deferred mail due now (all, or one recipient domain's): correoctl/ETRN.
   void request_flush() { flush_.store(true, std::memory_order_relaxed); wake(); }
+  // request_flush_domain - ETRN: deferred mail with a pending recipient in domain (and its
+  // subdomains when asked) becomes due now. Any thread; false when too many are pending.
+  bool request_flush_domain(std::string_view domain, bool subdomains);
 
   SchedulerStats stats() const;  // exact after stop()
 
@@ -88,6 +93,7 @@ class Scheduler {
   void run();
   void wake();
   void dispatch_due(int64_t now_us);
+  void flush_domains();
   void dispatch(uint64_t id, int64_t due_us, StoredMessage&& stored);
   void send_job(DeliveryJob&& job);
   void apply(DeliveryOutcome&& outcome);
@@ -108,6 +114,9 @@ class Scheduler {
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::atomic<bool> flush_{false};
+  // ETRN requests: rare (an admin-rate command), so a mutex is fine here; bounded.
+  std::mutex flush_mu_;
+  std::vector<std::pair<std::string, bool>> flush_domains_;
   int64_t last_scan_us_ = 0;
   bool scan_wanted_ = false;  // woken since the last scan
   std::thread thread_;

@@ -62,6 +62,9 @@ struct Worker::Conn final : SessionHost {
     return true;
   }
   bool storage_available(uint64_t bytes) override { return worker->spool_.has_room_for(bytes); }
+  bool flush_domain(std::string_view domain, bool subdomains) override {
+    return worker->scheduler_.request_flush_domain(domain, subdomains);
+  }
   void on_accepted(uint64_t latency_us) override {
     ++worker->stats_.messages;
     worker->stats_.commit_latency_us.record(latency_us);

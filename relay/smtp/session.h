@@ -48,6 +48,8 @@ class SessionHost {
   virtual void on_accepted(uint64_t latency_us) {}
   // storage_available - would a message of `bytes` fit in the queue (queue.min_free_space)?
   virtual bool storage_available(uint64_t bytes) { return true; }
+  // flush_domain - ETRN: make deferred mail for domain (and its subdomains) due now.
+  virtual bool flush_domain(std::string_view domain, bool subdomains) { return false; }
 };
 
 enum class SessionPhase : uint8_t {
@@ -117,6 +119,7 @@ class Session {
   void cmd_rcpt(const CommandLine& c);
   void cmd_data(const CommandLine& c);
   void cmd_bdat(const CommandLine& c);
+  void cmd_etrn(const CommandLine& c);
   bool relay_allowed(const RcptCommand& r) const;
 
   // Message content and hand-off (session_message.cc).

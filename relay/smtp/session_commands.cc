@@ -37,9 +37,10 @@ void Session::dispatch(std::string_view line) {
     case Verb::kSaml:
       // Obsolete (RFC 5321 §4.1.5 and Appendix F): never implemented.
       return reply_error(502, "5.5.1", "Error: command not implemented");
+    case Verb::kEtrn:
+      return cmd_etrn(c);
     case Verb::kStarttls:
     case Verb::kAuth:
-    case Verb::kEtrn:
       return reply_error(502, "5.5.1", "Error: command not implemented");
     case Verb::kUnknown:
       return reply_error(500, "5.5.2", "Error: command not recognized");
@@ -63,7 +64,7 @@ void Session::cmd_helo(const CommandLine& c, bool extended) {
   out_ += host;
   out_ += "\r\n250-PIPELINING\r\n250-SIZE ";
   out_ += std::to_string(config_.limits.message_size);
-  out_ += "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DELIVERBY\r\n250 DSN\r\n";
+  out_ += "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DELIVERBY\r\n250-ETRN\r\n250 DSN\r\n";
 }
 
 void Session::cmd_mail(const CommandLine& c) {
@@ -142,6 +143,28 @@ void Session::cmd_data(const CommandLine& c) {
   start_message(DataReader::Mode::kDot);
   phase_ = SessionPhase::kData;
   out_ += "354 End data with <CR><LF>.<CR><LF>\r\n";
+}
+
+// cmd_etrn - RFC 1985: "ETRN domain" or "ETRN @domain" (and subdomains). Allowed for relay
+// clients and, from anyone, for relay.domains (as Postfix limits it to its flush domains).
+void Session::cmd_etrn(const CommandLine& c) {
+  if (helo_.empty()) return reply_error(503, "5.5.1", "Error: send HELO/EHLO first");
+  if (txn_.active) return reply_error(503, "5.5.1", "Error: ETRN not allowed inside a mail transaction");
+  std::string_view node = c.arg;
+  if (node.empty()) return reply_error(501, "5.5.4", "Syntax: ETRN domain");
+  if (node.front() == '#') return reply_error(458, "4.5.0", "Unable to queue messages for node " + std::string(node));
+  const bool subdomains = node.front() == '@';
+  if (subdomains) node.remove_prefix(1);
+  const std::string domain = lowercase_ascii(node);
+  if (!is_valid_domain(domain, false)) return reply_error(501, "5.5.4", "Syntax: ETRN domain");
+  if (!relay_client_ && config_.relay.domains.count(domain) == 0) {
+    return reply_error(459, "4.7.1", "Node " + domain + " not allowed: not a relay domain");
+  }
+  if (!host_.flush_domain(domain, subdomains)) {
+    return reply(458, "4.3.0", "Unable to queue messages for node " + domain);
+  }
+  LogLine(LogLevel::kInfo, "etrn").kv("client", client_ip_).kv("domain", domain);
+  reply(250, "2.0.0", "Queuing for node " + domain + " started");
 }
 
 void Session::cmd_bdat(const CommandLine& c) {

@@ -73,8 +73,8 @@ class DeliveryCase(unittest.TestCase):
     """Helpers: a daemon that delivers, message submission, log and queue observation."""
 
     def correod(self, dns=None, domains=None, transport=None, relayhost=None, delivery=None, queue=None,
-                workers=2, start=True):
-        relay = {"domains": domains or {"example.test": ""}, "networks": ["127.0.0.0/8"]}
+                workers=2, start=True, networks=("127.0.0.0/8",)):
+        relay = {"domains": domains or {"example.test": ""}, "networks": list(networks)}
         if relayhost:
             relay["relayhost"] = relayhost
         sections = {
@@ -454,6 +454,26 @@ class RetryTest(DeliveryCase):
         self.assert_delivered_copy(d, m, qid, data, ["restart@example.test"])
         run = [kv_fields(ln) for ln in d.run_log().splitlines() if "event=delivery " in ln]
         self.assertEqual([(e["id"], e["status"]) for e in run], [(qid, "delivered")])
+
+
+    def test_etrn_makes_deferred_mail_due_now(self):
+        # RFC 1985: the retry is an hour away; ETRN for the domain delivers it at once.
+        port = free_port("127.0.0.23")
+        d = self.correod(domains={"example.test": "[127.0.0.23]:%d" % port},
+                         queue={"retry_initial": "1h", "retry_max": "1h"}, networks=())
+        data = content("etrn")
+        qid = self.submit(d, ["etrn@example.test"], data)
+        self.wait_event(d, "delivery", qid, status="deferred")
+        sink = self.sink("127.0.0.23", port)
+        with SmtpClient(d.port) as c:
+            c.ehlo()
+            c.ok("ETRN other.test", 459, "4.7.1")  # not a relay domain, not a relay client
+            c.ok("ETRN #queue", 458)
+            r = c.cmd("ETRN example.test")
+            self.assertEqual((r.code, r.enhanced), (250, "2.0.0"), r)
+        [m] = self.delivered(sink, 1, timeout=10)
+        self.wait_removed(d, qid)
+        self.assert_delivered_copy(d, m, qid, data, ["etrn@example.test"])
 
 
 # --------------------------------------------------------------------------- the SMTP dialogue

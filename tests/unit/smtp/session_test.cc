@@ -20,6 +20,11 @@ class FakeHost : public SessionHost {
   }
   void on_accepted(uint64_t) override { ++accepted; }
   bool storage_available(uint64_t bytes) override { return bytes <= free_bytes; }
+  bool flush_domain(std::string_view domain, bool subdomains) override {
+    flushed.emplace_back(std::string(domain), subdomains);
+    return true;
+  }
+  std::vector<std::pair<std::string, bool>> flushed;
   uint64_t free_bytes = UINT64_MAX;
   bool busy = false;
   std::vector<CommitRequest> commits;
@@ -277,6 +282,22 @@ TEST_F(SessionTest, DeliverByIsStoredWithTheEnvelope) {
   EXPECT_EQ(e.by_mode, ByMode::kReturn);
   EXPECT_TRUE(e.by_trace);
   EXPECT_EQ(e.deliver_by_us, e.arrival_us + 600'000'000);
+}
+
+TEST_F(SessionTest, Etrn) {
+  EXPECT_EQ(say("ETRN example.test\r\n").substr(0, 9), "503 5.5.1");  // before EHLO
+  say("EHLO c\r\n");
+  EXPECT_EQ(say("ETRN Example.TEST\r\n"), "250 2.0.0 Queuing for node example.test started\r\n");
+  EXPECT_EQ(say("ETRN @example.test\r\n").substr(0, 9), "250 2.0.0");
+  EXPECT_EQ(say("ETRN elsewhere.test\r\n").substr(0, 9), "459 4.7.1");  // not ours, not a relay client
+  EXPECT_EQ(say("ETRN #q1\r\n").substr(0, 3), "458");
+  EXPECT_EQ(say("ETRN\r\n").substr(0, 9), "501 5.5.4");
+  ASSERT_EQ(host_.flushed.size(), 2u);
+  EXPECT_EQ(host_.flushed[0], (std::pair<std::string, bool>{"example.test", false}));
+  EXPECT_EQ(host_.flushed[1], (std::pair<std::string, bool>{"example.test", true}));
+  make("10.1.2.3");  // a relay client may flush any domain
+  say("EHLO c\r\n");
+  EXPECT_EQ(say("ETRN elsewhere.test\r\n").substr(0, 9), "250 2.0.0");
 }
 
 TEST_F(SessionTest, OutputLimitPausesPipelinedInput) {
