@@ -355,6 +355,7 @@ const char* action_name(DsnAction a) {
     case DsnAction::kFailed: return "failed";
     case DsnAction::kDelayed: return "delayed";
     case DsnAction::kDelivered: return "delivered";
+    case DsnAction::kRelayed: return "relayed";
   }
   return "failed";
 }
@@ -364,7 +365,8 @@ const char* default_status(DsnAction a) {
   switch (a) {
     case DsnAction::kFailed: return "5.0.0";
     case DsnAction::kDelayed: return "4.0.0";
-    case DsnAction::kDelivered: return "2.0.0";
+    case DsnAction::kDelivered:
+    case DsnAction::kRelayed: return "2.0.0";
   }
   return "5.0.0";
 }
@@ -449,7 +451,7 @@ DsnAction overall_action(const std::vector<DsnRecipient>& rcpts) {
   for (const DsnRecipient& r : rcpts) {
     if (r.action == DsnAction::kFailed) return DsnAction::kFailed;
     delayed |= r.action == DsnAction::kDelayed;
-    delivered |= r.action == DsnAction::kDelivered;
+    delivered |= r.action == DsnAction::kDelivered || r.action == DsnAction::kRelayed;
   }
   if (delayed || !delivered) return delayed ? DsnAction::kDelayed : DsnAction::kFailed;
   return DsnAction::kDelivered;
@@ -476,6 +478,12 @@ std::string recipient_reason(const DsnRecipient& r, const std::string& status) {
     case DsnAction::kDelivered:
       s = "delivered";
       if (!host.empty()) s += " to host " + host;
+      if (!diag.empty()) s += ": " + diag;
+      break;
+    case DsnAction::kRelayed:
+      s = "relayed";
+      if (!host.empty()) s += " to host " + host;
+      s += ", which does not report delivery";
       if (!diag.empty()) s += ": " + diag;
       break;
   }
@@ -512,6 +520,7 @@ std::string build_human_part(const DsnInput& in, const std::string& mta, DsnActi
       break;
     }
     case DsnAction::kDelivered:
+    case DsnAction::kRelayed:
       b.append("Your message was successfully delivered to the destination(s)\r\n"
                "listed below. If the message was delivered to mailbox you will\r\n"
                "receive no further notifications. Otherwise you may still receive\r\n"
@@ -525,7 +534,8 @@ std::string build_human_part(const DsnInput& in, const std::string& mta, DsnActi
   }
   b.append("                   The mail system\r\n");
 
-  constexpr DsnAction kOrder[] = {DsnAction::kFailed, DsnAction::kDelayed, DsnAction::kDelivered};
+  constexpr DsnAction kOrder[] = {DsnAction::kFailed, DsnAction::kDelayed, DsnAction::kDelivered,
+                                  DsnAction::kRelayed};
   int groups = 0;
   for (DsnAction a : kOrder) {
     for (const DsnRecipient& r : in.recipients) {
@@ -546,6 +556,9 @@ std::string build_human_part(const DsnInput& in, const std::string& mta, DsnActi
           case DsnAction::kFailed: b.append("Delivery to these recipients failed:\r\n"); break;
           case DsnAction::kDelayed: b.append("Delivery to these recipients is delayed (still being retried):\r\n"); break;
           case DsnAction::kDelivered: b.append("Your message was delivered to these recipients:\r\n"); break;
+          case DsnAction::kRelayed:
+            b.append("Your message was relayed to these recipients (their servers do not report delivery):\r\n");
+            break;
         }
       }
       first = false;

@@ -29,7 +29,9 @@
 
 namespace correo {
 
-enum class DsnAction : uint8_t { kFailed, kDelayed, kDelivered };
+// kRelayed (RFC 3464 §2.3.3): handed to a server that does not offer DSN, so no later
+// success notice will come; sent for NOTIFY=SUCCESS in that case (RFC 3461 §6.2.1).
+enum class DsnAction : uint8_t { kFailed, kDelayed, kDelivered, kRelayed };
 
 struct DsnRecipient {
   std::string final_recipient;     // the address we tried

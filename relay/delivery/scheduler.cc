@@ -361,6 +361,21 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
         .kv("to", env.sender).kv("rcpts", static_cast<uint64_t>(to_report.size()));
     ++stats_.bounces;
   }
+  // Success notice (RFC 3461 §6.2.1): for NOTIFY=SUCCESS recipients handed to a server that
+  // does not offer DSN; one that does received NOTIFY and reports delivery itself.
+  std::vector<uint32_t> relayed;
+  for (uint32_t i = 0; i < env.recipients.size(); ++i) {
+    const Recipient& r = env.recipients[i];
+    if (r.state == RecipientState::kDelivered && f.message->envelope.recipients[i].state == RecipientState::kPending &&
+        (r.notify & kNotifySuccess) && !f.peer_dsn[i]) {
+      relayed.push_back(i);
+    }
+  }
+  if (!env.sender.empty() && !relayed.empty()) {
+    req.add.push_back(make_dsn(f, env, relayed, DsnAction::kRelayed, now));
+    LogLine(LogLevel::kInfo, "success_notice").kv("id", format_queue_id(id))
+        .kv("notice_id", format_queue_id(req.add.back().envelope.id)).kv("to", env.sender);
+  }
   // Delay notice, once: after queue.delay_warning, or when a BY=;N deadline passed.
   const bool warn_time = config_.queue.delay_warning.count() > 0 &&
                          now - env.arrival_us >= to_us(config_.queue.delay_warning);

@@ -111,10 +111,10 @@ class DeliveryCase(unittest.TestCase):
     def sink(self, address, port=None, **behaviour):
         return Sink(address, port, self, **behaviour).start()
 
-    def submit(self, d, rcpts, data, sender=SENDER, mail_params=""):
+    def submit(self, d, rcpts, data, sender=SENDER, mail_params="", rcpt_params=""):
         with SmtpClient(d.port) as c:
             c.ehlo()
-            r = c.send_message(sender, rcpts, data, mail_params=mail_params)
+            r = c.send_message(sender, rcpts, data, mail_params=mail_params, rcpt_params=rcpt_params)
             self.assertEqual(r.code, 250, r)
             qid = r.queue_id()
             self.assertTrue(qid, r)
@@ -359,6 +359,30 @@ class BounceTest(DeliveryCase):
         self.assertNotIn("good@two.test", human)
         self.assertTrue(wait_until(lambda: d.count() == 0, timeout=10), d.list())
         self.assertEqual(len(self.senders.messages), 1)
+
+    def test_success_notice_when_the_next_hop_has_no_dsn(self):
+        # RFC 3461 §6.2.1: NOTIFY=SUCCESS and a next hop without DSN -> a "relayed" notice.
+        port = free_port("127.0.0.24")
+        dest = self.sink("127.0.0.24", port)  # aiosmtpd: no DSN extension
+        d = self.correod(domains={"example.test": "[127.0.0.24]:%d" % port,
+                                  "senders.test": "[127.0.0.20]:%d" % self.senders.port})
+        qid = self.submit(d, ["yes@example.test"], content("notify success"), rcpt_params="NOTIFY=SUCCESS,FAILURE")
+        self.delivered(dest, 1)
+        self.wait_removed(d, qid)
+        [notice] = self.delivered(self.senders, 1)
+        _, per_message, groups = parse_dsn(notice.data)
+        self.assertEqual(len(groups), 1, groups)
+        self.assertEqual(groups[0]["action"], "relayed")
+        self.assertEqual(groups[0]["final-recipient"], "rfc822; yes@example.test")
+        self.assertTrue(groups[0]["status"].startswith("2."), groups[0])
+        self.assertEqual(len(self.events(d, "success_notice", qid)), 1)
+        # NOTIFY=FAILURE only: delivered quietly.
+        qid2 = self.submit(d, ["quiet@example.test"], content("quiet"), rcpt_params="NOTIFY=FAILURE")
+        self.delivered(dest, 2)
+        self.wait_removed(d, qid2)
+        self.assertTrue(wait_until(lambda: d.count() == 0, timeout=10), d.list())
+        self.assertEqual(len(self.senders.messages), 1)
+        self.assertEqual(self.events(d, "success_notice", qid2), [])
 
     def test_lifetime_expiry(self):
         """A destination that always says 451: after queue.max_lifetime, failed + bounce."""

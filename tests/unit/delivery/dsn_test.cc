@@ -445,6 +445,20 @@ TEST(Dsn, SubjectAndTextPerAction) {
   }
 }
 
+TEST(Dsn, RelayedAction) {
+  DsnInput in = base_input();
+  DsnRecipient r = delivered_rcpt();
+  r.action = DsnAction::kRelayed;
+  in.recipients = {r};
+  const std::string dsn = build_dsn(in);
+  expect_wire_format(dsn);
+  const Mime m = split_mime(dsn);
+  EXPECT_EQ(field(m.headers, "Subject"), "Successful Mail Delivery Report");
+  ASSERT_EQ(m.parts.size(), 3u);
+  EXPECT_TRUE(contains(m.parts[1].body, "Action: relayed\r\n")) << m.parts[1].body;
+  EXPECT_TRUE(contains(m.parts[0].body, "which does not report delivery")) << m.parts[0].body;
+}
+
 TEST(Dsn, HumanTextNamesEachRecipientWithItsReason) {
   DsnInput in = base_input();
   in.recipients = {failed_rcpt(), delayed_rcpt(), delivered_rcpt()};
