@@ -456,7 +456,7 @@ TEST(Dsn, RelayedAction) {
   EXPECT_EQ(field(m.headers, "Subject"), "Successful Mail Delivery Report");
   ASSERT_EQ(m.parts.size(), 3u);
   EXPECT_TRUE(contains(m.parts[1].body, "Action: relayed\r\n")) << m.parts[1].body;
-  EXPECT_TRUE(contains(m.parts[0].body, "which does not report delivery")) << m.parts[0].body;
+  EXPECT_TRUE(contains(m.parts[0].body, "relayed to host mx.example.com, which does not")) << m.parts[0].body;
 }
 
 TEST(Dsn, HumanTextNamesEachRecipientWithItsReason) {
