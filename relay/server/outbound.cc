@@ -334,10 +334,10 @@ void Outbound::on_connect(Conn& c, int res) {
     if (++c.target < c.targets.size()) return connect_next(c);
     Destination* d = destination(c.dest_key);
     const ServerReply why = c.last_failure;
-    const std::string tried = c.remote;  // the last host tried, for the log and DSNs
     close(c);
-    // Nobody else is getting through to this destination: defer what waits for it.
-    if (d && d->connections == 0) fail_queue(*d, why, tried);
+    // Nobody else is getting through to this destination: defer what waits for it. No
+    // relay is named: none answered (as Postfix logs relay=none; the reply names the host).
+    if (d && d->connections == 0) fail_queue(*d, why, "");
     return;
   }
   c.client = std::make_unique<SmtpClient>(config_.server.hostname);
