@@ -69,7 +69,7 @@ atexit.register(_kill_all_live)
 
 # --------------------------------------------------------------------------- helpers
 
-def _die_with_parent():
+def die_with_parent():
     """preexec_fn: correod gets SIGKILL if the test process dies (e.g. a ctest timeout)."""
     try:
         import ctypes
@@ -236,7 +236,7 @@ class Correod:
         with open(self.log_path, "ab") as log:
             self._log_offset = log.tell()
             self.proc = subprocess.Popen([CORREOD, "--config", self.config_path], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log, close_fds=True, preexec_fn=_die_with_parent)
+                                         stdout=log, stderr=log, close_fds=True, preexec_fn=die_with_parent)
         # Ready = this run logged "started" (listeners bound) and the port takes a connection.
         # The log check matters after kill -9: io_uring tears a dead process's sockets down
         # asynchronously, so the old listener can accept for a few ms after the process is gone.

@@ -30,6 +30,8 @@ import time
 
 from aiosmtpd.smtp import SMTP
 
+from correo_harness import die_with_parent
+
 DNSMASQ = "/usr/sbin/dnsmasq"
 
 # aiosmtpd logs every command at INFO and a traceback per reset connection; tests read the
@@ -51,16 +53,6 @@ def _stop_all_live():
 
 
 atexit.register(_stop_all_live)
-
-
-def _die_with_parent():
-    try:
-        import ctypes
-        import signal
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 def free_port(address="127.0.0.1", udp=False, tcp=True, also=()):
@@ -216,7 +208,7 @@ class Dnsmasq:
         for attempt in range(5):
             self.port = free_port("127.0.0.1", udp=True, tcp=True)
             self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, close_fds=True, preexec_fn=_die_with_parent)
+                                         stderr=subprocess.STDOUT, close_fds=True, preexec_fn=die_with_parent)
             self._reader = threading.Thread(target=self._read_log, daemon=True)
             self._reader.start()
             with _live_lock:
