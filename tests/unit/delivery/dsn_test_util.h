@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "relay/delivery/dsn.h"
+#include "tests/unit/test_util/run_on_file.h"
 
 namespace correo::dsn_test {
 
@@ -264,32 +265,7 @@ inline std::string run_python_check(const std::string& dsn) {
     ADD_FAILURE() << "cannot read " << script_path() << " (run from the source root)";
     return "";
   }
-  const char* tmpdir = getenv("TMPDIR");
-  std::string path = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/dsn_test_XXXXXX";
-  const int fd = mkstemp(path.data());
-  EXPECT_GE(fd, 0);
-  if (fd < 0) return "";
-  size_t done = 0;
-  while (done < dsn.size()) {
-    const ssize_t n = write(fd, dsn.data() + done, dsn.size() - done);
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  close(fd);
-  EXPECT_EQ(done, dsn.size());
-  const std::string cmd = "/usr/bin/python3 '" + script_path() + "' '" + path + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  if (p != nullptr) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "dsn_check.py failed (stderr above); output: " << out;
-  } else {
-    ADD_FAILURE() << "popen failed";
-  }
-  unlink(path.c_str());
+  std::string out = test_util::run_on_file(dsn, "/usr/bin/python3 '" + script_path() + "'", "dsn_check.py");
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }

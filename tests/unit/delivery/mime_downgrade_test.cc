@@ -7,6 +7,7 @@
 // in a temporary file (TMPDIR or /tmp) and compares what it prints for the original and for
 // the converted message: the same tree of content types and the same decoded leaf bytes.
 #include "relay/delivery/mime_downgrade.h"
+#include "tests/unit/test_util/run_on_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -108,19 +109,6 @@ void check_qp_text(std::string_view encoded) {
 // python_tree - what Python's email package makes of a message: one line per entity, the
 // content type and for leaves the decoded payload in hex, then the number of defects.
 std::string python_tree(const std::string& message) {
-  const char* tmpdir = getenv("TMPDIR");
-  std::string path = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/mime_test_XXXXXX";
-  const int fd = mkstemp(path.data());
-  EXPECT_GE(fd, 0);
-  if (fd < 0) return "";
-  size_t done = 0;
-  while (done < message.size()) {
-    const ssize_t n = write(fd, message.data() + done, message.size() - done);
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  close(fd);
-  EXPECT_EQ(done, message.size());
   const std::string cmd =
       "/usr/bin/python3 -c '"
       "import email,sys\n"
@@ -132,20 +120,8 @@ std::string python_tree(const std::string& message) {
       "  if p.is_multipart(): print(p.get_content_type())\n"
       "  else: print(p.get_content_type(), p.get_payload(decode=True).hex())\n"
       "print(\"defects\", d)\n"
-      "' '" + path + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  if (p != nullptr) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "python3 failed: " << out;
-  } else {
-    ADD_FAILURE() << "popen failed";
-  }
-  unlink(path.c_str());
-  return out;
+      "'";
+  return test_util::run_on_file(message, cmd, "python3");
 }
 
 // ---------------------------------------------------------------------------------------
