@@ -10,9 +10,11 @@ build_pkgs=(g++ cmake ninja-build pkg-config make
   liburing-dev librocksdb-dev libc-ares-dev libssl-dev libcrypt-dev
   prometheus-cpp-dev libcivetweb-dev libtoml11-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
-# Real peers for integration tests and benchmarks: swaks, smtplib + aiosmtpd, Postfix's
-# smtp-source/smtp-sink, openssl s_client, dnsmasq for MX/A records on loopback.
-test_pkgs=(python3 python3-aiosmtpd swaks postfix dnsmasq-base openssl procps strace)
+# Real peers for integration tests and benchmarks: swaks (+ its TLS modules), smtplib + aiosmtpd, Postfix's
+# smtp-source/smtp-sink, openssl s_client, dnsmasq for MX/A records on loopback, mkpasswd
+# (whois) for the crypt(3) hashes of AUTH users.
+test_pkgs=(python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl postfix dnsmasq-base openssl
+  procps strace whois)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")

@@ -16,11 +16,15 @@
 
 #include "queue/queue_id.h"
 #include "queue/spool.h"
+#include "relay/auth/auth_service.h"
+#include "relay/auth/users.h"
 #include "relay/common/log.h"
+#include "relay/common/snapshot.h"
 #include "relay/config/config.h"
 #include "relay/delivery/scheduler.h"
 #include "relay/server/listener.h"
 #include "relay/server/worker.h"
+#include "tls/tls_context.h"
 
 namespace correo {
 namespace {
@@ -47,12 +51,61 @@ bool make_dirs(const std::string& path, std::string& error) {
   return true;
 }
 
+// load_certificate / load_users - the files the config names, read at start and on SIGHUP.
+// An empty name means the feature is off (null, no error).
+Result<std::shared_ptr<const TlsContext>> load_certificate(const Config& config) {
+  if (config.tls.cert.empty()) return std::shared_ptr<const TlsContext>();
+  auto ctx = TlsContext::server(config.tls.cert, config.tls.key);
+  if (!ctx) return Error{config.path + ": tls: " + ctx.error().message};
+  return ctx;
+}
+
+Result<std::shared_ptr<const UserTable>> load_users(const Config& config) {
+  if (config.auth.users_file.empty()) return std::shared_ptr<const UserTable>();
+  auto users = UserTable::load(config.auth.users_file);
+  if (!users) return Error{config.path + ": auth.users_file: " + users.error().message};
+  return users;
+}
+
 int check_config(const char* path) {
   ConfigLoad load = load_config(path);
   for (const auto& e : load.errors) fprintf(stderr, "%s\n", e.text.c_str());
   if (!load.errors.empty()) return 1;
-  printf("%s: ok\n", path);
-  return 0;
+  int rc = 0;
+  if (auto cert = load_certificate(load.config); !cert) {
+    fprintf(stderr, "%s\n", cert.error().message.c_str());
+    rc = 1;
+  }
+  if (auto users = load_users(load.config); !users) {
+    fprintf(stderr, "%s\n", users.error().message.c_str());
+    rc = 1;
+  }
+  if (rc == 0) printf("%s: ok\n", path);
+  return rc;
+}
+
+// reload_files - SIGHUP: certificates and users are replaced only when the new files load;
+// otherwise the old ones stay in service and the error is logged. Open sessions keep theirs.
+void reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, Snapshot<UserTable>& users) {
+  if (!config.tls.cert.empty()) {
+    auto ctx = load_certificate(config);
+    if (ctx) {
+      tls.set(ctx.value());
+      LogLine(LogLevel::kInfo, "reloaded").kv("what", "certificate").kv("certificate", ctx.value()->description());
+    } else {
+      LogLine(LogLevel::kError, "reload_failed").kv("what", "certificate").kv("error", ctx.error().message);
+    }
+  }
+  if (auth) {
+    auto table = load_users(config);
+    if (table) {
+      users.set(table.value());
+      auth->set_users(table.value());
+      LogLine(LogLevel::kInfo, "reloaded").kv("what", "users").kv("users", static_cast<uint64_t>(table.value()->size()));
+    } else {
+      LogLine(LogLevel::kError, "reload_failed").kv("what", "users").kv("error", table.error().message);
+    }
+  }
 }
 
 // log_stats - the figures the ingest benchmark reads: fsync batch sizes and latencies.
@@ -63,9 +116,13 @@ void log_stats(const SpoolStats& spool, const std::vector<std::unique_ptr<Worker
     total.refused += w->stats().refused;
     total.messages += w->stats().messages;
     total.commit_latency_us.merge(w->stats().commit_latency_us);
+    total.tls_handshakes += w->stats().tls_handshakes;
+    total.tls_resumed += w->stats().tls_resumed;
+    total.tls_failed += w->stats().tls_failed;
   }
   LogLine(LogLevel::kInfo, "stats")
       .kv("connections", total.connections).kv("refused", total.refused).kv("messages", total.messages)
+      .kv("tls_handshakes", total.tls_handshakes).kv("tls_resumed", total.tls_resumed).kv("tls_failed", total.tls_failed)
       .kv("spool_batches", spool.batches).kv("spool_messages", spool.messages).kv("spool_failed", spool.failed)
       .kv("batch_mean", spool.batch_size.mean()).kv("batch_p50", spool.batch_size.quantile(0.5))
       .kv("batch_p99", spool.batch_size.quantile(0.99)).kv("batch_max", spool.batch_size.max())
@@ -117,6 +174,39 @@ int run(const char* config_path) {
 
   Scheduler scheduler(config, *spool, config.server.workers, recovered.max_id);
 
+  TlsContextSlot tls;
+  Snapshot<UserTable> users;
+  std::unique_ptr<AuthService> auth;
+  {
+    auto cert = load_certificate(config);
+    auto table = load_users(config);
+    for (const Status& st : {cert ? Status(Ok{}) : Status(cert.error()), table ? Status(Ok{}) : Status(table.error())}) {
+      if (!st) {
+        LogLine(LogLevel::kError, "start_failed").kv("reason", "config_files").kv("error", st.error().message);
+        return 1;
+      }
+    }
+    if (cert.value()) {
+      tls.set(cert.value());
+      LogLine(LogLevel::kInfo, "tls_ready").kv("certificate", cert.value()->description());
+    }
+    if (table.value()) {
+      users.set(table.value());
+      AuthOptions options;
+      options.max_failures = config.auth.max_failures;
+      options.failure_window = config.auth.failure_window;
+      std::vector<int> wake_fds;
+      for (unsigned w = 0; w < config.server.workers; ++w) wake_fds.push_back(spool->completion_fd(w));
+      auth = std::make_unique<AuthService>(options, table.value(), std::move(wake_fds));
+      auth->start();
+      LogLine(LogLevel::kInfo, "auth_ready").kv("users", static_cast<uint64_t>(table.value()->size()));
+    }
+  }
+  WorkerServices services;
+  services.tls = config.tls.cert.empty() ? nullptr : &tls;
+  services.auth = auth.get();
+  services.users = auth ? &users : nullptr;
+
   // Every worker gets its own socket per listener (SO_REUSEPORT); bind errors stop the start.
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned w = 0; w < config.server.workers; ++w) {
@@ -129,7 +219,8 @@ int run(const char* config_path) {
       }
       sockets.push_back(ListenSocket{fd.value(), i, listener_name(config.listeners[i])});
     }
-    workers.push_back(std::make_unique<Worker>(w, config, *spool, scheduler, std::move(sockets), recovered.max_id));
+    workers.push_back(
+        std::make_unique<Worker>(w, config, *spool, scheduler, std::move(sockets), recovered.max_id, services));
   }
   spool->start();
   for (auto& w : workers) {
@@ -156,7 +247,8 @@ int run(const char* config_path) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      LogLine(LogLevel::kWarn, "reload_unsupported").kv("detail", "SIGHUP reload is not in this version; restart to apply changes");
+      // Certificates and users now; the rest of the config needs a restart (for now).
+      reload_files(config, tls, auth.get(), users);
       continue;
     }
     LogLine(LogLevel::kInfo, "stopping").kv("signal", strsignal(sig));
@@ -167,6 +259,7 @@ int run(const char* config_path) {
   scheduler.stop();
   for (auto& w : workers) w->request_stop();
   for (auto& w : workers) w->join();
+  if (auth) auth->stop();  // after the workers: none is waiting for a verdict any more
   spool->stop();
   log_stats(spool->stats_snapshot(), workers);
   const SchedulerStats ss = scheduler.stats();

@@ -31,7 +31,7 @@ namespace correo {
 namespace {
 
 // Sections CONFIG.md defines that this build does not implement yet.
-constexpr std::string_view kUnsupportedSections[] = {"tls", "auth", "metrics", "admin"};
+constexpr std::string_view kUnsupportedSections[] = {"metrics", "admin"};
 
 using namespace config_detail;  // the reader toolkit (config_reader.h)
 
@@ -84,6 +84,14 @@ void load_listeners(Diagnostics& d, const toml::value& array, std::vector<Listen
     ListenerConfig listener;
     std::optional<IpAddress> address = IpAddress::parse(listener.address);
     bool port_ok = true;
+    std::optional<bool> require_tls, auth, require_auth;  // unset = the mode's default
+    auto optional_bool = [&](std::optional<bool>& out) -> KeyLoader {
+      return [&d, &out](const toml::value& v, const std::string& key) {
+        bool value = false;
+        bool_key(d, value)(v, key);
+        if (v.is_boolean()) out = value;
+      };
+    };
     walk_table(d, element, prefix, {
       {"address", [&](const toml::value& v, const std::string& key) {
          auto s = read_string(d, v, key);
@@ -102,12 +110,14 @@ void load_listeners(Diagnostics& d, const toml::value& array, std::vector<Listen
          auto choice = read_choice(d, v, key, {"smtp", "submission", "smtps"});
          if (!choice) return;
          listener.mode = static_cast<ListenerMode>(*choice);
-         if (listener.mode != ListenerMode::kSmtp) {
-           d.add(v, key, in_quotes(to_string(listener.mode)) +
-                             " needs TLS and AUTH; TLS/AUTH support is not in this version yet");
-         }
        }},
+      {"require_tls", optional_bool(require_tls)},
+      {"auth", optional_bool(auth)},
+      {"require_auth", optional_bool(require_auth)},
     });
+    listener.require_tls = require_tls.value_or(listener.mode == ListenerMode::kSubmission);
+    listener.auth = auth.value_or(listener.mode != ListenerMode::kSmtp);
+    listener.require_auth = require_auth.value_or(listener.mode != ListenerMode::kSmtp);
     if (address && port_ok) {
       const Endpoint endpoint{address->v6, address->bytes, listener.port};
       auto [it, fresh] = seen.emplace(endpoint, i);
@@ -312,13 +322,7 @@ void load_delivery(Diagnostics& d, const toml::value& table, DeliveryConfig& out
     {"reuse_time", duration_key(d, out.reuse_time, true)},
     {"reuse_messages", integer_key(d, out.reuse_messages, 1)},
     {"in_flight_messages", integer_key(d, out.in_flight_messages, 1)},
-    {"queue_only", [&](const toml::value& v, const std::string& key) {
-       if (!v.is_boolean()) {
-         d.add(v, key, "must be true or false, not " + type_name(v));
-         return;
-       }
-       out.queue_only = v.as_boolean();
-     }},
+    {"queue_only", bool_key(d, out.queue_only)},
   });
 }
 
@@ -336,6 +340,61 @@ void load_log(Diagnostics& d, const toml::value& table, LogConfig& out) {
        }
      }},
   });
+}
+
+// load_tls - [tls]: the server certificate; the files are loaded (and checked) at start.
+void load_tls(Diagnostics& d, const toml::value& table, TlsConfig& out) {
+  walk_table(d, table, "tls", {
+    {"cert", path_key(d, out.cert)},
+    {"key", path_key(d, out.key)},
+  });
+  if (out.cert.empty() != out.key.empty()) {
+    d.add(table, "tls", out.cert.empty() ? "key is set but cert is not; set both or neither"
+                                         : "cert is set but key is not; set both or neither");
+  }
+}
+
+// load_auth - [auth]: the users file and the guessing limits.
+void load_auth(Diagnostics& d, const toml::value& table, AuthConfig& out) {
+  walk_table(d, table, "auth", {
+    {"users_file", path_key(d, out.users_file)},
+    {"allow_plaintext", bool_key(d, out.allow_plaintext)},
+    {"max_failures", integer_key(d, out.max_failures, 1)},
+    {"failure_window", duration_key(d, out.failure_window, false)},
+  });
+}
+
+// load_submission - [submission]: RFC 6409 sender checks.
+void load_submission(Diagnostics& d, const toml::value& table, SubmissionConfig& out) {
+  walk_table(d, table, "submission", {
+    {"enforce_sender", bool_key(d, out.enforce_sender)},
+  });
+}
+
+// check_listener_needs - a listener's policy must be satisfiable by the rest of the file:
+// TLS needs a certificate, AUTH needs users, and required AUTH must be offered somewhere.
+void check_listener_needs(Diagnostics& d, const toml::value& root, const Config& config) {
+  if (!root.contains("listener") || !root.at("listener").is_array()) return;
+  const auto& elements = root.at("listener").as_array();
+  for (size_t i = 0; i < config.listeners.size() && i < elements.size(); ++i) {
+    const ListenerConfig& l = config.listeners[i];
+    const std::string prefix = "listener[" + std::to_string(i) + "]";
+    const toml::value& at = elements[i];
+    const bool tls_needed = l.mode == ListenerMode::kSmtps || l.require_tls;
+    if (tls_needed && config.tls.cert.empty()) {
+      d.add(at, prefix, std::string(l.mode == ListenerMode::kSmtps ? "mode \"smtps\"" : "require_tls") +
+                            " needs a certificate: set [tls] cert and key");
+    }
+    if ((l.auth || l.require_auth) && config.auth.users_file.empty()) {
+      d.add(at, prefix, std::string(l.require_auth ? "require_auth" : "auth") +
+                            " needs users: set [auth] users_file (or auth = false on this listener)");
+    }
+    if (l.require_auth && !l.auth) d.add(at, prefix, "require_auth = true needs auth = true");
+    const bool tls_possible = l.mode == ListenerMode::kSmtps || !config.tls.cert.empty();
+    if (l.auth && !tls_needed && !tls_possible && !config.auth.allow_plaintext && !config.auth.users_file.empty()) {
+      d.add(at, prefix, "auth is offered only after TLS: set [tls] cert and key (or auth.allow_plaintext = true)");
+    }
+  }
 }
 
 // section - a loader that checks for a table before handing it to load.
@@ -360,6 +419,9 @@ void load_root(Diagnostics& d, const toml::value& root, Config& config) {
       {"dns", section(d, config.dns, &load_dns)},
       {"delivery", section(d, config.delivery, &load_delivery)},
       {"queue", section(d, config.queue, &load_queue)},
+      {"tls", section(d, config.tls, &load_tls)},
+      {"auth", section(d, config.auth, &load_auth)},
+      {"submission", section(d, config.submission, &load_submission)},
       {"log", section(d, config.log, &load_log)},
   };
   std::vector<std::string_view> known;
@@ -378,6 +440,7 @@ void load_root(Diagnostics& d, const toml::value& root, Config& config) {
       d.add(*value, *name, unknown_problem(value->is_table() ? "section" : "key", *name, known));
     }
   }
+  check_listener_needs(d, root, config);
 }
 
 // default_hostname - gethostname(), or "localhost" when that fails.

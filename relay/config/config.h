@@ -27,10 +27,17 @@ using Duration = std::chrono::milliseconds;
 enum class ListenerMode { kSmtp, kSubmission, kSmtps };
 const char* to_string(ListenerMode mode);
 
+// ListenerConfig - one listening socket and its policy. The three policy flags default by
+// mode (the loader fills them): smtp - none; submission - all three (RFC 6409 + RFC 8314
+// advice: no credentials or mail before TLS); smtps - AUTH offered and required (TLS is
+// implicit from the first byte).
 struct ListenerConfig {
   std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
   uint16_t port = 2525;
   ListenerMode mode = ListenerMode::kSmtp;
+  bool require_tls = false;   // MAIL (and AUTH) refused with 530 5.7.0 until STARTTLS
+  bool auth = false;          // AUTH offered (after TLS unless auth.allow_plaintext)
+  bool require_auth = false;  // MAIL refused with 530 5.7.0 until AUTH
 };
 
 struct ServerConfig {
@@ -120,6 +127,28 @@ struct DeliveryConfig {
   bool queue_only = false;
 };
 
+// TlsConfig - the server certificate (STARTTLS and smtps). Empty = no TLS offered.
+struct TlsConfig {
+  std::string cert;  // PEM: certificate, then intermediates
+  std::string key;   // PEM private key
+};
+
+// AuthConfig - SMTP AUTH (RFC 4954) PLAIN and LOGIN against a file of crypt(3) hashes.
+struct AuthConfig {
+  std::string users_file;        // lines user:hash[:owned,addresses]; empty = no AUTH
+  bool allow_plaintext = false;  // offer AUTH before TLS (passwords in clear: off by default)
+  // Failed AUTHs one client address may make within failure_window; beyond, 454 4.7.0
+  // without checking (a password-guessing client costs no hashing).
+  uint32_t max_failures = 5;
+  Duration failure_window = std::chrono::minutes(5);
+};
+
+// SubmissionConfig - message submission (RFC 6409) on submission/smtps listeners.
+struct SubmissionConfig {
+  // MAIL FROM must be an address the authenticated user owns (553 5.7.1 otherwise).
+  bool enforce_sender = false;
+};
+
 struct LogConfig {
   LogFormat format = LogFormat::kKv;
   LogLevel level = LogLevel::kInfo;
@@ -135,6 +164,9 @@ struct Config {
   DnsConfig dns;
   DeliveryConfig delivery;
   QueueConfig queue;
+  TlsConfig tls;
+  AuthConfig auth;
+  SubmissionConfig submission;
   LogConfig log;
 };
 

@@ -403,6 +403,28 @@ KeyLoader duration_key(Diagnostics& d, Duration& out, bool allow_zero) {
   };
 }
 
+KeyLoader path_key(Diagnostics& d, std::string& out) {
+  return [&d, &out](const toml::value& v, const std::string& key) {
+    auto s = read_string(d, v, key);
+    if (!s) return;
+    if (s->find('\0') != std::string::npos) {
+      d.add(v, key, "must be a file path");
+      return;
+    }
+    out = *s;
+  };
+}
+
+KeyLoader bool_key(Diagnostics& d, bool& out) {
+  return [&d, &out](const toml::value& v, const std::string& key) {
+    if (!v.is_boolean()) {
+      d.add(v, key, "must be true or false, not " + type_name(v));
+      return;
+    }
+    out = v.as_boolean();
+  };
+}
+
 // require_table - a section must be a table; says how to write it when not.
 bool require_table(Diagnostics& d, const toml::value& v, const std::string& key) {
   if (v.is_table()) return true;

@@ -153,6 +153,12 @@ KeyLoader integer_key(Diagnostics& d, T& out, int64_t min,
   };
 }
 
+// path_key - a loader storing a file path ("" allowed: the feature is off).
+KeyLoader path_key(Diagnostics& d, std::string& out);
+
+// bool_key - a loader storing true/false.
+KeyLoader bool_key(Diagnostics& d, bool& out);
+
 // duration_key - a loader storing a duration.
 KeyLoader duration_key(Diagnostics& d, Duration& out, bool allow_zero);
 

@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "relay/auth/password.h"
 #include "relay/common/log.h"
+#include "tls/tls_stream.h"
 
 namespace correo {
 namespace {
@@ -42,6 +44,9 @@ struct Worker::Conn final : SessionHost {
   int fd = -1;
   size_t listener = 0;
   std::unique_ptr<Session> session;
+  std::unique_ptr<TlsStream> tls;  // set from STARTTLS or, on smtps, from accept
+  bool implicit_tls = false;       // smtps: the greeting waits for the handshake
+  bool tls_notified = false;       // our close_notify is queued
   std::string sending;  // bytes handed to the kernel; never touched while send_inflight
   size_t sent = 0;
   std::unique_ptr<char[]> recv_buf;  // only without a buffer ring
@@ -69,16 +74,37 @@ struct Worker::Conn final : SessionHost {
     ++worker->stats_.messages;
     worker->stats_.commit_latency_us.record(latency_us);
   }
+  bool verify_credentials(std::string& user, std::string& password) override {
+    if (!worker->services_.auth) {
+      wipe(password);
+      return false;
+    }
+    AuthRequest request;
+    request.worker = worker->index_;
+    request.cookie = tag(Op::kIgnore).pack();
+    request.client_ip = session->client_ip();
+    request.user = user;
+    request.password = std::move(password);
+    wipe(password);
+    return worker->services_.auth->submit(request);  // wipes request.password
+  }
+  bool sender_allowed(std::string_view user, std::string_view address) override {
+    const auto& users = worker->users_.current();
+    return users && users->owns(user, address);
+  }
 };
 
 Worker::Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler,
-               std::vector<ListenSocket> sockets, uint64_t id_floor)
+               std::vector<ListenSocket> sockets, uint64_t id_floor, WorkerServices services)
     : index_(index),
       config_(config),
       spool_(spool),
       scheduler_(scheduler),
       sockets_(std::move(sockets)),
-      ids_(index, id_floor) {}
+      ids_(index, id_floor),
+      services_(services),
+      tls_ctx_(services.tls),
+      users_(services.users) {}
 
 Worker::~Worker() {
   request_stop();
@@ -251,11 +277,63 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
   c.fd = fd;
   c.listener = listener;
   c.connected_at = c.last_activity = Clock::now();
-  c.session = std::make_unique<Session>(config_, c, peer_ip(fd), sockets_[listener].name);
+  const ListenerConfig& policy = config_.listeners[sockets_[listener].listener_index];
+  c.session = std::make_unique<Session>(config_, c, peer_ip(fd), sockets_[listener].name, &policy);
   ++stats_.connections;
   LogLine(LogLevel::kDebug, "connect").kv("client", c.session->client_ip()).kv("listener", sockets_[listener].name)
       .kv("worker", index_);
-  c.session->start();
+  if (policy.mode == ListenerMode::kSmtps) {
+    // RFC 8314: TLS from the first byte; the greeting is sent once the handshake is done.
+    c.implicit_tls = true;
+    if (!begin_tls(c)) return begin_close(c);
+  } else {
+    c.session->start();
+  }
+  service(c);
+}
+
+// begin_tls - a server-side TLS stream on the current certificate (SIGHUP may have
+// replaced it; sessions already open keep theirs).
+bool Worker::begin_tls(Conn& c) {
+  const std::shared_ptr<const TlsContext>& ctx = tls_ctx_.current();
+  if (ctx) c.tls = TlsStream::server(ctx);
+  if (!c.tls) {
+    ++stats_.tls_failed;
+    LogLine(LogLevel::kError, "tls_unavailable").kv("client", c.session->client_ip()).kv("worker", index_);
+    c.session->on_peer_closed();
+    return false;
+  }
+  return true;
+}
+
+// on_tls_recv - ciphertext in; handshake progress, then plaintext to the session.
+void Worker::on_tls_recv(Conn& c, std::string_view ciphertext) {
+  TlsStream& tls = *c.tls;
+  const bool was_open = tls.open();
+  tls.put_ciphertext(ciphertext);
+  tls_plain_.clear();
+  const TlsStream::State state = tls.read(tls_plain_);
+  if (state == TlsStream::State::kFailed) {
+    ++stats_.tls_failed;
+    LogLine(LogLevel::kInfo, was_open ? "tls_error" : "tls_handshake_failed").kv("client", c.session->client_ip())
+        .kv("error", tls.error());
+    c.session->on_peer_closed();
+    return begin_close(c);
+  }
+  if (!was_open && tls.open()) {
+    const TlsInfo info = tls.info();
+    ++stats_.tls_handshakes;
+    if (info.resumed) ++stats_.tls_resumed;
+    LogLine(LogLevel::kDebug, "tls").kv("client", c.session->client_ip()).kv("version", info.version)
+        .kv("cipher", info.cipher).kv("resumed", info.resumed);
+    c.session->on_tls_established(info);
+    if (c.implicit_tls) c.session->start();
+  }
+  if (!tls_plain_.empty()) c.session->feed(tls_plain_);
+  if (state == TlsStream::State::kClosed) {
+    c.session->on_peer_closed();
+    return begin_close(c);
+  }
   service(c);
 }
 
@@ -292,17 +370,39 @@ void Worker::on_recv(Conn& c, int res, uint32_t flags) {
   }
   const char* data = has_buffer ? buffers_->buffer(bid) : c.recv_buf.get();
   c.last_activity = Clock::now();
-  c.session->feed(std::string_view(data, static_cast<size_t>(res)));
+  const std::string_view bytes(data, static_cast<size_t>(res));
+  if (c.tls) {
+    on_tls_recv(c, bytes);  // TLS copied the ciphertext
+    if (has_buffer) buffers_->recycle(bid);
+    return;
+  }
+  c.session->feed(bytes);
   if (has_buffer) buffers_->recycle(bid);  // the session copied what it keeps
   service(c);
 }
 
 // flush - hand the session's pending replies to the kernel (one send in flight at most).
+// With TLS, replies are encrypted once the handshake is done; until then only handshake
+// records leave. A closing session says close_notify after its last reply.
 void Worker::flush(Conn& c) {
   std::string& out = c.session->output();
-  if (c.send_inflight || out.empty()) return;
-  c.sending.swap(out);
-  out.clear();
+  if (c.send_inflight) return;
+  if (c.tls) {
+    if (c.tls->open()) {
+      if (!out.empty() && !c.tls->write(out)) c.session->on_peer_closed();  // service() closes
+      out.clear();
+      if (c.session->closed() && !c.tls_notified) {
+        c.tls->close_notify();
+        c.tls_notified = true;
+      }
+    }
+    c.sending.clear();
+    if (!c.tls->take_ciphertext(c.sending)) return;
+  } else {
+    if (out.empty()) return;
+    c.sending.swap(out);
+    out.clear();
+  }
   c.sent = 0;
   io_uring_sqe* sqe = ring_->sqe();
   io_uring_prep_send(sqe, c.fd, c.sending.data(), c.sending.size(), MSG_NOSIGNAL);
@@ -339,11 +439,14 @@ void Worker::service(Conn& c) {
     s.resume();
     flush(c);
   }
+  // STARTTLS: the handshake starts once "220 Ready to start TLS" has left in the clear.
+  if (s.starting_tls() && !c.tls && !c.send_inflight && s.output().empty() && !begin_tls(c)) return begin_close(c);
   if (s.closed()) {
     if (!c.send_inflight) begin_close(c);
     return;
   }
-  if (!c.recv_inflight && !s.paused()) arm_recv(c);
+  const bool handshaking = c.tls && !c.tls->open();
+  if (!c.recv_inflight && (!s.paused() || handshaking)) arm_recv(c);
 }
 
 void Worker::begin_close(Conn& c) {
@@ -369,6 +472,8 @@ void Worker::maybe_free(Conn& c) {
   close(c.fd);
   c.fd = -1;
   c.session.reset();
+  c.tls.reset();
+  c.implicit_tls = c.tls_notified = false;
   c.recv_buf.reset();
   std::string().swap(c.sending);
   c.recv_inflight = c.send_inflight = c.commit_pending = c.closing = false;
@@ -427,9 +532,26 @@ void Worker::on_spool_wake() {
     c.session->on_commit_result(done, now);
     service(c);
   }
-  // The scheduler wakes us through the same eventfd when it has jobs for us.
+  // The scheduler and the AUTH verifier wake us through the same eventfd.
+  take_auth_results();
   if (!shutting_down_) outbound_->take_jobs();
   arm_spool_wake();
+}
+
+// take_auth_results - verdicts for sessions waiting in AUTH; a session that went away
+// meanwhile has a new generation and its verdict is dropped.
+void Worker::take_auth_results() {
+  if (!services_.auth) return;
+  AuthResult result;
+  while (services_.auth->pop_result(index_, result)) {
+    Conn* c = lookup(Tag::unpack(result.cookie));
+    if (!c || c->closing) continue;
+    AuthVerdict verdict = AuthVerdict::kBadCredentials;
+    if (result.outcome == AuthOutcome::kOk) verdict = AuthVerdict::kOk;
+    if (result.outcome == AuthOutcome::kRateLimited) verdict = AuthVerdict::kRateLimited;
+    c->session->on_auth_result(verdict);
+    service(*c);
+  }
 }
 
 // begin_shutdown - stop accepting; idle sessions get 421 now, busy ones when their

@@ -22,27 +22,42 @@
 
 #include "queue/queue_id.h"
 #include "queue/spool.h"
+#include "relay/auth/auth_service.h"
+#include "relay/auth/users.h"
 #include "relay/common/histogram.h"
+#include "relay/common/snapshot.h"
 #include "relay/config/config.h"
 #include "relay/reactor/ring.h"
 #include "relay/reactor/tag.h"
 #include "relay/server/outbound.h"
 #include "relay/server/listener.h"
 #include "relay/smtp/session.h"
+#include "tls/tls_context.h"
 
 namespace correo {
+
+// WorkerServices - what workers share that SIGHUP may replace, and the AUTH verifier.
+// Each may be null: no certificate = no TLS, no users = no AUTH.
+struct WorkerServices {
+  const TlsContextSlot* tls = nullptr;
+  AuthService* auth = nullptr;
+  const Snapshot<UserTable>* users = nullptr;  // for submission.enforce_sender
+};
 
 struct WorkerStats {
   uint64_t connections = 0;
   uint64_t refused = 0;      // over sessions_per_worker
   uint64_t messages = 0;     // acknowledged with 250
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
+  uint64_t tls_failed = 0;
   Histogram commit_latency_us;  // end of data -> 250 (spool round trip)
 };
 
 class Worker {
  public:
   Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler, std::vector<ListenSocket> sockets,
-         uint64_t id_floor);
+         uint64_t id_floor, WorkerServices services = {});
   ~Worker();
 
   // start - launch the thread; returns once its ring is set up (or failed to be).
@@ -68,6 +83,8 @@ class Worker {
   void on_accept(size_t listener, int res, uint32_t flags);
   void arm_recv(Conn& c);
   void on_recv(Conn& c, int res, uint32_t flags);
+  void on_tls_recv(Conn& c, std::string_view ciphertext);
+  bool begin_tls(Conn& c);
   void flush(Conn& c);
   void on_send(Conn& c, int res);
   void service(Conn& c);
@@ -77,6 +94,7 @@ class Worker {
   void on_tick();
   void arm_spool_wake();
   void on_spool_wake();
+  void take_auth_results();
   void begin_shutdown();
   Conn* lookup(Tag tag);
   Conn& allocate();
@@ -87,6 +105,10 @@ class Worker {
   Scheduler& scheduler_;
   std::vector<ListenSocket> sockets_;
   QueueIdGenerator ids_;
+  WorkerServices services_;
+  SnapshotCache<TlsContext> tls_ctx_;
+  SnapshotCache<UserTable> users_;
+  std::string tls_plain_;  // scratch: plaintext of one receive, handed to the session
   std::atomic<bool> stop_{false};
   bool shutting_down_ = false;
   Clock::time_point shutdown_deadline_;

@@ -114,7 +114,7 @@ Parsed<MailCommand> parse_mail(std::string_view arg, uint64_t message_size_limit
   rest = rest.substr(m.path.consumed);
   if (!rest.empty() && rest.front() != ' ') return syntax("5.5.4", "Syntax: space required after the address");
   Param p;
-  bool seen_size = false, seen_body = false, seen_ret = false, seen_envid = false;
+  bool seen_size = false, seen_body = false, seen_ret = false, seen_envid = false, seen_auth = false;
   while (next_param(rest, p)) {
     if (!valid_keyword(p.keyword)) return syntax("5.5.4", "Invalid parameter syntax");
     if (iequals(p.keyword, "SIZE")) {
@@ -173,6 +173,12 @@ Parsed<MailCommand> parse_mail(std::string_view arg, uint64_t message_size_limit
         return syntax("5.5.4", "Invalid ENVID parameter");
       seen_envid = true;
       m.envid.assign(p.value);
+    } else if (iequals(p.keyword, "AUTH")) {
+      // RFC 4954 §5: AUTH=<> or AUTH=xtext mailbox. Accepted and not trusted: we do not
+      // pass another system's claim of who submitted the message on.
+      if (seen_auth || p.value.empty() || (p.value != "<>" && !is_xtext(p.value)))
+        return syntax("5.5.4", "Invalid AUTH parameter");
+      seen_auth = true;
     } else {
       return Reply{555, "5.5.4", "Unsupported MAIL parameter " + std::string(p.keyword)};
     }

@@ -1,8 +1,10 @@
 // session.cc - the input loop, replies, error accounting and the session's lifecycle.
 #include "relay/smtp/session.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "relay/common/ascii.h"
 #include "relay/common/log.h"
 
 namespace correo {
@@ -14,13 +16,21 @@ const char* to_string(SessionPhase phase) {
     case SessionPhase::kData: return "data";
     case SessionPhase::kBdat: return "bdat";
     case SessionPhase::kAwaitCommit: return "await_commit";
+    case SessionPhase::kStartTls: return "starttls";
+    case SessionPhase::kAuthResponse: return "auth_response";
+    case SessionPhase::kAwaitAuth: return "await_auth";
     case SessionPhase::kClosed: return "closed";
   }
   return "unknown";
 }
 
-Session::Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener)
-    : config_(config), host_(host), client_ip_(std::move(client_ip)), listener_(std::move(listener)) {
+Session::Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener,
+                 const ListenerConfig* policy)
+    : config_(config),
+      host_(host),
+      client_ip_(std::move(client_ip)),
+      listener_(std::move(listener)),
+      policy_(policy ? *policy : ListenerConfig{}) {
   if (auto ip = IpAddress::parse(client_ip_)) {
     for (const Cidr& net : config_.relay.networks) {
       if (net.contains(*ip)) {
@@ -43,7 +53,8 @@ void Session::start(bool refuse) {
 }
 
 bool Session::paused() const {
-  return phase_ == SessionPhase::kAwaitCommit || out_.size() >= config_.limits.output_buffer;
+  return phase_ == SessionPhase::kAwaitCommit || phase_ == SessionPhase::kStartTls ||
+         phase_ == SessionPhase::kAwaitAuth || out_.size() >= config_.limits.output_buffer;
 }
 
 std::chrono::milliseconds Session::timeout() const {
@@ -98,12 +109,26 @@ size_t Session::process(std::string_view in) {
       case SessionPhase::kBdat:
         n = process_bdat(rest);
         break;
+      case SessionPhase::kAuthResponse:
+        n = process_auth_response(rest);
+        break;
       case SessionPhase::kAwaitCommit:
+      case SessionPhase::kStartTls:
+      case SessionPhase::kAwaitAuth:
       case SessionPhase::kClosed:
         break;
     }
     if (n == 0) break;
     pos += n;
+    if (phase_ == SessionPhase::kStartTls) {
+      // RFC 3207 §4.2 / CVE-2011-0411: what was sent after STARTTLS, before the handshake,
+      // is not from the TLS peer; it is dropped, never executed.
+      if (pos < in.size()) {
+        LogLine(LogLevel::kWarn, "starttls_pipelined").kv("client", client_ip_)
+            .kv("discarded_bytes", static_cast<uint64_t>(in.size() - pos));
+      }
+      return in.size();
+    }
   }
   return closed() ? in.size() : pos;
 }
@@ -111,7 +136,9 @@ size_t Session::process(std::string_view in) {
 // process_command - one complete line, or nothing until the line is complete.
 size_t Session::process_command(std::string_view in) {
   const size_t lf = in.find('\n');
-  const size_t limit = config_.limits.command_line;
+  // RFC 4954 §4: an AUTH line with its initial response may be 12288 octets.
+  const size_t limit = istarts_with(in, "AUTH ") ? std::max<size_t>(kAuthLineLimit, config_.limits.command_line)
+                                                 : config_.limits.command_line;
   if (lf == std::string_view::npos) {
     if (in.size() >= limit) {  // cannot fit even with its CRLF: skip to the next LF
       phase_ = SessionPhase::kDiscardLine;
@@ -165,6 +192,16 @@ void Session::on_timeout() {
 void Session::on_shutdown() {
   if (closed()) return;
   close_with(421, "4.3.2", config_.server.hostname + " Service shutting down, try again later");
+}
+
+void Session::on_tls_established(const TlsInfo& info) {
+  tls_ = info;
+  if (phase_ != SessionPhase::kStartTls) return;  // implicit TLS: start() follows
+  // RFC 3207 §4.2: discard any knowledge obtained from the client before TLS.
+  helo_.clear();
+  extended_ = false;
+  reset_transaction();
+  phase_ = SessionPhase::kCommand;
 }
 
 void Session::on_peer_closed() {

@@ -15,14 +15,23 @@
 // replies leave together when the worker flushes after feed(). Bytes after the end of DATA
 // or a BDAT chunk are commands again, processed only after that message's reply.
 //
+// STARTTLS (RFC 3207): after "220 Ready to start TLS" the session pauses in kStartTls and
+// drops every byte that came after the command (a client may not pipeline past STARTTLS;
+// an attacker in the path would inject there: CVE-2011-0411). The worker runs the handshake
+// and calls on_tls_established(), which forgets everything learnt before (EHLO).
+// AUTH (RFC 4954): the session decodes PLAIN/LOGIN; the host verifies the password off the
+// worker thread and answers with on_auth_result(); the session pauses in kAwaitAuth.
+//
 // STANDARDS: RFC 5321 (SMTP), RFC 1870 (SIZE), RFC 2034/3463 (enhanced codes), RFC 2920
 // (PIPELINING), RFC 3030 (CHUNKING), RFC 3461 (DSN parameters), RFC 6152 (8BITMIME),
-// RFC 6531 (SMTPUTF8).
+// RFC 6531 (SMTPUTF8), RFC 3207 (STARTTLS), RFC 4954 + 4616 (AUTH, PLAIN), RFC 3848
+// (ESMTPSA), RFC 6409 (submission), RFC 2505 (anti-relay).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +42,7 @@
 #include "relay/config/config.h"
 #include "relay/smtp/command.h"
 #include "relay/smtp/data_reader.h"
+#include "tls/tls_info.h"
 
 namespace correo {
 
@@ -50,7 +60,17 @@ class SessionHost {
   virtual bool storage_available(uint64_t bytes) { return true; }
   // flush_domain - ETRN: make deferred mail for domain (and its subdomains) due now.
   virtual bool flush_domain(std::string_view domain, bool subdomains) { return false; }
+  // verify_credentials - check a password off this thread; false = verifier busy. The
+  // host answers later with Session::on_auth_result and wipes the password.
+  virtual bool verify_credentials(std::string& user, std::string& password) { return false; }
+  // sender_allowed - submission.enforce_sender: does `user` own `address`?
+  virtual bool sender_allowed(std::string_view user, std::string_view address) { return false; }
 };
+
+enum class AuthVerdict : uint8_t { kOk, kBadCredentials, kRateLimited };
+
+// Longest AUTH command or SASL response line, CRLF included (RFC 4954 §4).
+constexpr size_t kAuthLineLimit = 12288;
 
 enum class SessionPhase : uint8_t {
   kCommand,      // reading command lines
@@ -58,13 +78,18 @@ enum class SessionPhase : uint8_t {
   kData,         // reading DATA content
   kBdat,         // reading a BDAT chunk
   kAwaitCommit,  // message handed to the spool; input waits
+  kStartTls,     // "220 Ready to start TLS" said; the worker runs the handshake
+  kAuthResponse, // AUTH sent a 334 challenge; the next line is the client's answer
+  kAwaitAuth,    // credentials handed to the verifier; input waits
   kClosed,       // QUIT, 421 or fatal: nothing more is read
 };
 const char* to_string(SessionPhase phase);
 
 class Session {
  public:
-  Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener);
+  // policy: the listener's mode and requirements (null = a plain smtp listener).
+  Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener,
+          const ListenerConfig* policy = nullptr);
 
   // start - the greeting; refuse = send 421 instead (too many sessions) and close.
   void start(bool refuse = false);
@@ -79,6 +104,10 @@ class Session {
   void on_shutdown();
   // on_peer_closed - the client went away; an unfinished message is dropped, never queued.
   void on_peer_closed();
+  // on_tls_established - the handshake finished (after STARTTLS, or before start() on an
+  // implicit-TLS listener): back to the pre-EHLO state, now encrypted.
+  void on_tls_established(const TlsInfo& info);
+  void on_auth_result(AuthVerdict verdict);
 
   std::string& output() { return out_; }
   bool closed() const { return phase_ == SessionPhase::kClosed; }
@@ -89,6 +118,9 @@ class Session {
   std::chrono::milliseconds timeout() const;
   const std::string& client_ip() const { return client_ip_; }
   uint64_t messages_accepted() const { return accepted_; }
+  bool starting_tls() const { return phase_ == SessionPhase::kStartTls; }
+  bool tls_active() const { return tls_.has_value(); }
+  const std::string& auth_user() const { return auth_user_; }
 
  private:
   struct Transaction {
@@ -121,6 +153,18 @@ class Session {
   void cmd_bdat(const CommandLine& c);
   void cmd_etrn(const CommandLine& c);
   bool relay_allowed(const RcptCommand& r) const;
+  bool mail_allowed();  // the listener's TLS/AUTH requirements and the sender check
+
+  // STARTTLS and AUTH (session_auth.cc).
+  enum class AuthMech : uint8_t { kNone, kPlain, kLogin };
+  bool tls_offered() const;
+  bool auth_offered() const;
+  void cmd_starttls(const CommandLine& c);
+  void cmd_auth(const CommandLine& c);
+  size_t process_auth_response(std::string_view in);
+  void auth_step(std::string_view response);
+  void check_credentials(std::string user, std::string password);
+  void end_auth(uint16_t code, std::string_view enhanced, std::string_view text);
 
   // Message content and hand-off (session_message.cc).
   void start_message(DataReader::Mode mode);
@@ -130,11 +174,18 @@ class Session {
   void fail_message(uint16_t code, std::string_view enhanced, std::string_view text);
   uint32_t count_hops() const;
   void append_received_header();
+  void add_submission_headers();
 
   const Config& config_;
   SessionHost& host_;
   std::string client_ip_;
   std::string listener_;
+  ListenerConfig policy_;
+  std::optional<TlsInfo> tls_;
+  std::string auth_user_;          // "" = not authenticated
+  AuthMech auth_mech_ = AuthMech::kNone;
+  std::string auth_login_user_;    // LOGIN: the user name while the password is asked
+  std::string auth_pending_user_;  // being verified
   std::string helo_;
   bool extended_ = false;  // EHLO seen
   bool relay_client_ = false;

@@ -40,8 +40,9 @@ void Session::dispatch(std::string_view line) {
     case Verb::kEtrn:
       return cmd_etrn(c);
     case Verb::kStarttls:
+      return cmd_starttls(c);
     case Verb::kAuth:
-      return reply_error(502, "5.5.1", "Error: command not implemented");
+      return cmd_auth(c);
     case Verb::kUnknown:
       return reply_error(500, "5.5.2", "Error: command not recognized");
   }
@@ -64,7 +65,32 @@ void Session::cmd_helo(const CommandLine& c, bool extended) {
   out_ += host;
   out_ += "\r\n250-PIPELINING\r\n250-SIZE ";
   out_ += std::to_string(config_.limits.message_size);
-  out_ += "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DELIVERBY\r\n250-ETRN\r\n250 DSN\r\n";
+  out_ += "\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DELIVERBY\r\n250-ETRN\r\n";
+  if (tls_offered()) out_ += "250-STARTTLS\r\n";
+  if (auth_offered()) out_ += "250-AUTH PLAIN LOGIN\r\n";
+  out_ += "250 DSN\r\n";
+}
+
+// mail_allowed - the listener's requirements (RFC 6409 §4.3, RFC 3207 §4) before a
+// transaction, then submission.enforce_sender for authenticated sessions.
+bool Session::mail_allowed() {
+  if (policy_.require_tls && !tls_) {
+    reply_error(530, "5.7.0", "Must issue a STARTTLS command first");
+    return false;
+  }
+  if (policy_.require_auth && auth_user_.empty()) {
+    reply_error(530, "5.7.0", "Authentication required");
+    return false;
+  }
+  const ParsedPath& from = txn_.mail.path;
+  if (config_.submission.enforce_sender && !auth_user_.empty() && !from.null &&
+      !host_.sender_allowed(auth_user_, from.address)) {
+    LogLine(LogLevel::kInfo, "reject").kv("client", client_ip_).kv("check", "sender_login").kv("user", auth_user_)
+        .kv("from", "<" + from.address + ">");
+    reply_error(553, "5.7.1", "<" + from.address + ">: Sender address rejected: not owned by user " + auth_user_);
+    return false;
+  }
+  return true;
 }
 
 void Session::cmd_mail(const CommandLine& c) {
@@ -73,6 +99,10 @@ void Session::cmd_mail(const CommandLine& c) {
   Parsed<MailCommand> parsed = parse_mail(c.arg, config_.limits.message_size);
   if (auto* r = std::get_if<Reply>(&parsed)) return reply(*r);
   txn_.mail = std::move(std::get<MailCommand>(parsed));
+  if (!mail_allowed()) {
+    txn_ = Transaction{};
+    return;
+  }
   if (!extended_ && (txn_.mail.smtputf8 || txn_.mail.body != BodyType::kUnspecified || txn_.mail.size ||
                      txn_.mail.ret != DsnRet::kUnspecified || !txn_.mail.envid.empty() ||
                      txn_.mail.by_mode != ByMode::kNone)) {
@@ -89,11 +119,17 @@ void Session::cmd_mail(const CommandLine& c) {
   reply(250, "2.1.0", "Ok");
 }
 
-// relay_allowed - no open relay: a relay client (relay.networks) may send anywhere; anyone
-// else only to relay.domains. Address literals are never a relay domain.
+// relay_allowed - no open relay (RFC 2505, RFC 5321 §3.6): a relay client (relay.networks)
+// or an authenticated one may send anywhere; anyone else only to relay.domains. Address
+// literals are never a relay domain. Source routes were already dropped by the parser
+// (RFC 5321 Appendix C), so "@local:user@foreign" is judged as user@foreign. A local part
+// that still routes ("user%foreign@local", "foreign!user@local", "\"user@foreign\"@local")
+// would be forwarded by the next system, so from strangers it is refused (Postfix's
+// allow_untrusted_routing = no).
 bool Session::relay_allowed(const RcptCommand& r) const {
-  if (relay_client_) return true;
+  if (relay_client_ || !auth_user_.empty()) return true;
   if (r.path.address_literal) return false;
+  if (r.path.local().find_first_of("%!@") != std::string_view::npos) return false;
   return config_.relay.domains.count(lowercase_ascii(r.path.domain())) > 0;
 }
 
@@ -157,7 +193,7 @@ void Session::cmd_etrn(const CommandLine& c) {
   if (subdomains) node.remove_prefix(1);
   const std::string domain = lowercase_ascii(node);
   if (!is_valid_domain(domain, false)) return reply_error(501, "5.5.4", "Syntax: ETRN domain");
-  if (!relay_client_ && config_.relay.domains.count(domain) == 0) {
+  if (!relay_client_ && auth_user_.empty() && config_.relay.domains.count(domain) == 0) {
     return reply_error(459, "4.7.1", "Node " + domain + " not allowed: not a relay domain");
   }
   if (!host_.flush_domain(domain, subdomains)) {

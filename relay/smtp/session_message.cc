@@ -37,18 +37,34 @@ void Session::start_message(DataReader::Mode mode) {
 }
 
 // append_received_header - RFC 5321 §4.4 trace line; "for" only with a single recipient so
-// a message to many does not reveal the others.
+// a message to many does not reveal the others. The protocol name says whether TLS and AUTH
+// were used (RFC 3848, RFC 6531 §3.7.3); the authenticated user is not named.
 void Session::append_received_header() {
   std::string& b = txn_.body;
   b += "Received: from ";
   b += helo_;
   b += " (unknown [";
   b += client_ip_;
-  b += "])\r\n\tby ";
+  b += "])\r\n\t";
+  if (tls_) {
+    b += "(using ";
+    b += tls_->version;
+    b += " with cipher ";
+    b += tls_->cipher;
+    b += " (";
+    b += std::to_string(tls_->bits);
+    b += " bits))\r\n\t";
+  }
+  b += "by ";
   b += config_.server.hostname;
   b += " (correo) with ";
-  // RFC 6531 §3.7.3 protocol names.
-  b += txn_.mail.smtputf8 ? "UTF8SMTP" : (extended_ ? "ESMTP" : "SMTP");
+  if (txn_.mail.smtputf8) {
+    b += "UTF8SMTP";
+  } else {
+    b += extended_ ? "ESMTP" : "SMTP";
+  }
+  if (tls_ && (extended_ || txn_.mail.smtputf8)) b += "S";
+  if (!auth_user_.empty()) b += "A";
   b += " id ";
   b += format_queue_id(txn_.id);
   if (txn_.recipients.size() == 1) {
@@ -59,6 +75,40 @@ void Session::append_received_header() {
   b += ";\r\n\t";
   append_rfc5322_date(b, time(nullptr));
   b += "\r\n";
+}
+
+// add_submission_headers - RFC 6409 §8.2-8.3: a submission server may add Date: and
+// Message-ID: when the user agent left them out; without them many receivers score the
+// message as spam or refuse it. They go first in the client's header section.
+void Session::add_submission_headers() {
+  bool has_date = false;
+  bool has_message_id = false;
+  std::string_view h(txn_.body);
+  h.remove_prefix(txn_.content_offset);
+  while (!h.empty()) {
+    const size_t eol = h.find("\r\n");
+    const std::string_view line = h.substr(0, eol);
+    if (line.empty()) break;  // end of the header section
+    if (istarts_with(line, "date:")) has_date = true;
+    if (istarts_with(line, "message-id:")) has_message_id = true;
+    if (eol == std::string_view::npos) break;
+    h.remove_prefix(eol + 2);
+  }
+  if (has_date && has_message_id) return;
+  std::string added;
+  if (!has_date) {
+    added += "Date: ";
+    append_rfc5322_date(added, time(nullptr));
+    added += "\r\n";
+  }
+  if (!has_message_id) {
+    added += "Message-ID: <";
+    added += format_queue_id(txn_.id);
+    added += "@";
+    added += config_.server.hostname;
+    added += ">\r\n";
+  }
+  txn_.body.insert(txn_.content_offset, added);
 }
 
 size_t Session::process_data(std::string_view in) {
@@ -135,6 +185,7 @@ void Session::finish_message() {
   if (hops > config_.limits.max_hops) {
     return fail_message(554, "5.4.6", "Too many hops (" + std::to_string(hops) + " Received: headers): mail loop?");
   }
+  if (policy_.mode != ListenerMode::kSmtp) add_submission_headers();
   CommitRequest req;
   Envelope& env = req.envelope;
   env.id = txn_.id;

@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -44,9 +45,12 @@ QUEUED_RE = re.compile(r"Ok: queued as ([0-9A-Z]{13})\b")
 
 # Our trace header, exactly as session_message.cc writes it (the "for" line only when the
 # message has a single recipient).
+# With TLS a "(using VERSION with cipher NAME (BITS bits))" line comes before "by", and the
+# protocol gains S (TLS) and A (AUTH), RFC 3848.
 RECEIVED_RE = re.compile(
     rb"\AReceived: from (?P<helo>[^ \r\n]+) \(unknown \[(?P<ip>[0-9.:a-fA-F]+)\]\)\r\n"
-    rb"\tby (?P<by>[^ \r\n]+) \(correo\) with (?P<proto>ESMTP|SMTP|UTF8SMTP) id (?P<id>[0-9A-Z]{13})"
+    rb"(?:\t\(using (?P<tls_version>[^ ]+) with cipher (?P<tls_cipher>[^ ]+) \((?P<tls_bits>\d+) bits\)\)\r\n)?"
+    rb"\tby (?P<by>[^ \r\n]+) \(correo\) with (?P<proto>(?:ESMTP|SMTP|UTF8SMTP)S?A?) id (?P<id>[0-9A-Z]{13})"
     rb"(?:\r\n\tfor <(?P<for>[^>\r\n]*)>)?;\r\n"
     rb"\t(?P<date>[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000)\r\n")
 
@@ -408,12 +412,29 @@ class Reply:
 class SmtpClient:
     """A raw SMTP session over a loopback socket: send bytes, read whole replies."""
 
-    def __init__(self, port, timeout=SOCKET_TIMEOUT, greeting=True):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=SOCKET_TIMEOUT, greeting=True, source=None, implicit_tls=False):
+        """source: a loopback address to connect from (127.x.y.z needs no setup), so one
+        daemon sees clients inside and outside relay.networks. implicit_tls: smtps."""
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = bytearray()
         self.all_replies = []
+        if implicit_tls:
+            self.start_tls()
         if greeting:
             self.greeting = self.reply()
+
+    def start_tls(self, server_hostname="mx.test"):
+        """Wrap the socket in TLS: after "220 Ready to start TLS", or at once on smtps. No
+        certificate check: the tests use throwaway self-signed certificates. Bytes already
+        received in the clear would be a server bug (they must not exist), so they fail here."""
+        if self.buf:
+            raise AssertionError("bytes after the 220 to STARTTLS, before TLS: %r" % bytes(self.buf))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
+        return self.sock
 
     def __enter__(self):
         return self

@@ -61,22 +61,23 @@ class ConfigTest(unittest.TestCase):
             "recipients = 100",                               # 11
             'idle_timeout = "5 minutes"',                     # 12 bad duration
             "",                                               # 13
-            "[tls]",                                          # 14 unsupported section
-            'certificate = "/etc/ssl/mx.pem"',                # 15
+            "[tls]",                                          # 14
+            'certificate = "/etc/ssl/mx.pem"',                # 15 unknown key (cert/key)
             "",
         ]))
         rc, lines = self.check(path)
         self.assertEqual(rc, 1, lines)
         found = self.diagnostics(path, lines)
         self.assertEqual([(line, key) for line, key, _ in found],
-                         [(4, "server.worker"), (8, "listener[0].port"), (12, "limits.idle_timeout"), (14, "tls")],
+                         [(4, "server.worker"), (8, "listener[0].port"), (12, "limits.idle_timeout"),
+                          (15, "tls.certificate")],
                          lines)
         problems = {key: problem for _, key, problem in found}
         self.assertIn("unknown key", problems["server.worker"])
         self.assertIn("workers", problems["server.worker"])        # did-you-mean hint
         self.assertIn("65535", problems["listener[0].port"])
         self.assertIn('"5 minutes"', problems["limits.idle_timeout"])
-        self.assertIn("not supported", problems["tls"])
+        self.assertIn("unknown key", problems["tls.certificate"])
 
     def test_more_problems(self):
         path = self.write("bad2.toml", "\n".join([
@@ -89,19 +90,21 @@ class ConfigTest(unittest.TestCase):
             "message_size = 10",                              # 7
             'data_timeout = "0s"',                            # 8
             "command_line = \"512\"",                         # 9
-            "[[listener]]",                                   # 10
+            "[[listener]]",                                   # 10 needs a certificate and users
             'mode = "submission"',                            # 11
-            "[metrics]",                                      # 12
+            "[metrics]",                                      # 12 not in this version yet
             "",
         ]))
         rc, lines = self.check(path)
         self.assertEqual(rc, 1, lines)
         found = self.diagnostics(path, lines)
-        self.assertEqual([line for line, _, _ in found], [2, 4, 5, 7, 8, 9, 11, 12], lines)
+        self.assertEqual([line for line, _, _ in found], [2, 4, 5, 7, 8, 9, 10, 10, 12], lines)
         self.assertEqual(found[0][1], "log.level")
         self.assertEqual(found[1][1], "relay.networks[0]")
-        self.assertEqual(found[6][1], "listener[0].mode")
-        self.assertEqual(found[7][1], "metrics")
+        self.assertEqual(found[6][1], "listener[0]")
+        self.assertIn("needs a certificate", found[6][2])
+        self.assertIn("needs users", found[7][2])
+        self.assertEqual(found[8][1], "metrics")
 
     def test_syntax_error_and_unreadable_file(self):
         path = self.write("syntax.toml", '[server]\nhostname = "mx.test"\nworkers = = 2\n')

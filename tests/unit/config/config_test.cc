@@ -3,69 +3,20 @@
 #include "relay/config/config.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#ifndef CORREO_SOURCE_DIR
-#define CORREO_SOURCE_DIR "/work/main"
-#endif
+#include "tests/unit/config/config_test_util.h"
 
 namespace correo {
 namespace {
 
-namespace fs = std::filesystem;
 using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
-
-// shipped_config_path - config/correo.toml found from this file, else from CORREO_SOURCE_DIR.
-std::string shipped_config_path() {
-  const fs::path here = fs::path(__FILE__).parent_path();  // tests/unit/config
-  const fs::path near = here.parent_path().parent_path().parent_path() / "config/correo.toml";
-  std::error_code ec;
-  if (fs::exists(near, ec)) return near.string();
-  return CORREO_SOURCE_DIR "/config/correo.toml";
-}
-
-std::string all_errors(const ConfigLoad& load) {
-  std::string out;
-  for (const auto& e : load.errors) out += e.text + "\n";
-  return out;
-}
-
-class ConfigTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "correo_config_test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // write - put text into a file in the temp dir and return its path.
-  std::string write(const std::string& text, const std::string& name = "correo.toml") {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    return path;
-  }
-  ConfigLoad load(const std::string& text) { return load_config(write(text)); }
-  // prefix - how an error for key at line starts: "DIR/correo.toml:LINE: key: ".
-  std::string prefix(unsigned line, const std::string& key) const {
-    return dir_ + "/correo.toml:" + std::to_string(line) + ": " + key + ": ";
-  }
-
-  std::string dir_;
-};
 
 TEST_F(ConfigTest, ShippedConfigLoadsClean) {
   const std::string path = shipped_config_path();
@@ -276,10 +227,6 @@ const BadValueCase kBadValues[] = {
     {"[[listener]]\nport = 65536\n", 2, "listener[0].port", "must be 1..65535"},
     {"[[listener]]\nport = \"25\"\n", 2, "listener[0].port", "must be an integer, not a string"},
     {"[[listener]]\nmode = \"lmtp\"\n", 2, "listener[0].mode", "one of smtp, submission, smtps"},
-    {"[[listener]]\nmode = \"submission\"\n", 2, "listener[0].mode",
-     "TLS/AUTH support is not in this version yet"},
-    {"[[listener]]\nmode = \"smtps\"\n", 2, "listener[0].mode",
-     "TLS/AUTH support is not in this version yet"},
     {"[[listener]]\nport = 2526\n\n[[listener]]\nport = 70000\n", 5, "listener[1].port",
      "must be 1..65535"},
     {"[listener]\nport = 25\n", 1, "listener", "array of tables"},
@@ -419,15 +366,12 @@ const UnknownCase kUnknown[] = {
 INSTANTIATE_TEST_SUITE_P(Names, ConfigUnknownTest, ::testing::ValuesIn(kUnknown));
 
 TEST_F(ConfigTest, UnsupportedSectionsAreRejected) {
-  for (const char* section : {"tls", "auth", "metrics", "admin"}) {
+  for (const char* section : {"metrics", "admin"}) {
     const ConfigLoad load = this->load(std::string("# x\n\n[") + section + "]\n");
     ASSERT_EQ(load.errors.size(), 1u) << all_errors(load);
     EXPECT_EQ(load.errors[0].text,
               prefix(3, section) + "section not supported by this version yet");
   }
-  const ConfigLoad tls = load("[tls]\ncert = \"\"\nkey = \"\"\n");
-  ASSERT_EQ(tls.errors.size(), 1u) << all_errors(tls);
-  EXPECT_EQ(tls.errors[0].text, prefix(1, "tls") + "section not supported by this version yet");
 }
 
 TEST_F(ConfigTest, DeliverySections) {
