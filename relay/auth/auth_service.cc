@@ -129,25 +129,34 @@ void AuthService::run() {
 // check - the verdict for one request; the password is wiped on every path.
 AuthOutcome AuthService::check(AuthRequest& request, const UserTable* users) {
   // A limited address gets no crypt at all: guessing must not cost us CPU.
+  // (Logged once, when the limit is reached, not per refused attempt: a guessing flood
+  // must not become a log flood. The count is in stats().)
   if (failures_.limited(request.client_ip, FailureTable::Clock::now())) {
     wipe(request.password);
     rate_limited_.fetch_add(1, std::memory_order_relaxed);
-    LogLine(LogLevel::kWarn, "auth_rate_limited").kv("client", request.client_ip).kv("user", request.user);
     return AuthOutcome::kRateLimited;
   }
   const std::string* hash = users != nullptr ? users->hash_of(request.user) : nullptr;
-  // Unknown users are checked against the dummy hash, so the reply takes as long as for a known
-  // user with a wrong password and does not reveal which names exist.
-  const bool matches = verify_password(hash != nullptr ? *hash : dummy_hash_, request.password);
+  // Unknown users are checked against a real user's hash (same scheme and cost), so the
+  // reply takes as long as for a known user with a wrong password and does not reveal which
+  // names exist; the dummy only serves an empty table.
+  const std::string* reference = hash != nullptr ? hash : (users != nullptr ? users->any_hash() : nullptr);
+  const bool matches = verify_password(reference != nullptr ? *reference : dummy_hash_, request.password);
   wipe(request.password);
   if (hash != nullptr && matches) {
     failures_.forget(request.client_ip);
     ok_.fetch_add(1, std::memory_order_relaxed);
     return AuthOutcome::kOk;
   }
-  failures_.record_failure(request.client_ip, FailureTable::Clock::now());
+  const auto now = FailureTable::Clock::now();
+  failures_.record_failure(request.client_ip, now);
   failed_.fetch_add(1, std::memory_order_relaxed);
   LogLine(LogLevel::kWarn, "auth_failed").kv("client", request.client_ip).kv("user", request.user);
+  if (failures_.limited(request.client_ip, now)) {
+    LogLine(LogLevel::kWarn, "auth_rate_limited").kv("client", request.client_ip)
+        .kv("failures", static_cast<uint64_t>(options_.max_failures))
+        .kv("window_s", static_cast<int64_t>(options_.failure_window.count() / 1000));
+  }
   return AuthOutcome::kBadCredentials;
 }
 

@@ -84,6 +84,16 @@ TEST(UserTable, EmptyFileIsAnEmptyTable) {
   EXPECT_EQ(parse_ok("# only a comment\n\n")->size(), 0u);
 }
 
+TEST(UserTable, AnyHashIsARealUsersHash) {
+  auto table = UserTable::parse("alice:$y$j9T$salt$hash\n", "users");
+  ASSERT_TRUE(table.ok());
+  ASSERT_NE(table.value()->any_hash(), nullptr);
+  EXPECT_EQ(*table.value()->any_hash(), "$y$j9T$salt$hash");
+  auto empty = UserTable::parse("# nobody\n", "users");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty.value()->any_hash(), nullptr);
+}
+
 TEST(UserTable, OwnsListedAddressesAndDomains) {
   auto table = parse_ok(
       "alice:$6$s$h:alice@example.test,Sales@Example.Test,@alice.test\n"
