@@ -308,13 +308,7 @@ void load_delivery(Diagnostics& d, const toml::value& table, DeliveryConfig& out
     {"connections_per_destination", integer_key(d, out.connections_per_destination, 1)},
     {"connections_total", integer_key(d, out.connections_total, 1)},
     {"tls", [&](const toml::value& v, const std::string& key) {
-       if (auto i = read_choice(d, v, key, {"none", "opportunistic", "verify"})) {
-         if (*i == 2) {
-           d.add(v, key, "\"verify\" needs outbound TLS, which is not in this version yet (use \"none\" or \"opportunistic\")");
-           return;
-         }
-         out.tls = static_cast<OutboundTls>(*i);
-       }
+       if (auto i = read_choice(d, v, key, {"none", "opportunistic", "verify"})) out.tls = static_cast<OutboundTls>(*i);
      }},
     {"connect_timeout", duration_key(d, out.connect_timeout, false)},
     {"reply_timeout", duration_key(d, out.reply_timeout, false)},

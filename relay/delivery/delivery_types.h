@@ -38,6 +38,7 @@ struct DeliveryOutcome {
   std::vector<ServerReply> replies;  // same order as DeliveryJob::rcpts
   std::string remote;                // "mx.example.test[192.0.2.1]:25" of the last server, "" none
   bool peer_dsn = false;             // that server offered DSN (it reports success itself)
+  std::string tls;                   // "TLSv1.3 TLS_AES_256_GCM_SHA384 verified=ok", "" = in clear
 };
 
 // reply_is_success / reply_is_permanent - how the scheduler reads a reply.

@@ -220,6 +220,7 @@ void Scheduler::dispatch(uint64_t id, int64_t due_us, StoredMessage&& stored) {
   const size_t n = message->envelope.recipients.size();
   f.replies.assign(n, ServerReply{});
   f.remotes.assign(n, std::string());
+  f.tls.assign(n, std::string());
   f.peer_dsn.assign(n, false);
   f.dsn_status.assign(n, std::string());
   std::vector<DeliveryJob> jobs;
@@ -264,6 +265,7 @@ void Scheduler::apply(DeliveryOutcome&& o) {
   for (size_t k = 0; k < rcpts.size() && k < o.replies.size(); ++k) {
     f.replies[rcpts[k]] = o.replies[k];
     f.remotes[rcpts[k]] = o.remote;
+    f.tls[rcpts[k]] = o.tls;
     f.peer_dsn[rcpts[k]] = o.peer_dsn;
   }
   if (++f.jobs_done == f.jobs_total) decide(o.id, f, now_us());
@@ -335,6 +337,7 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
     if (tried || expired || by_returned) {
       LogLine(LogLevel::kInfo, "delivery").kv("id", format_queue_id(id)).kv("rcpt", r.address)
           .kv("relay", f.remotes[i].empty() ? std::string("none") : f.remotes[i])
+          .kv("tls", f.tls[i].empty() ? std::string("none") : f.tls[i])
           .kv("delay_s", static_cast<double>(now - env.arrival_us) / 1e6)
           .kv("dsn", f.dsn_status[i].empty() ? status_of(f.replies[i]) : f.dsn_status[i])
           .kv("status", verdict).kv("reply", r.last_reply);

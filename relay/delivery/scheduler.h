@@ -78,6 +78,7 @@ class Scheduler {
     uint32_t jobs_done = 0;
     std::vector<ServerReply> replies;  // per recipient index; code 0 + empty = not tried
     std::vector<std::string> remotes;  // per recipient index
+    std::vector<std::string> tls;      // per recipient index: the connection's TLS, "" = clear
     std::vector<bool> peer_dsn;        // per recipient index
     std::vector<std::string> dsn_status;  // per recipient: a status that overrides the reply's
     std::vector<std::vector<uint32_t>> job_rcpts;  // per job: its recipient indices

@@ -147,12 +147,14 @@ std::string ServerReply::to_string() const {
   return s;
 }
 
-SmtpClient::SmtpClient(std::string helo_name) : helo_name_(std::move(helo_name)) {}
+SmtpClient::SmtpClient(std::string helo_name, ClientTls tls) : helo_name_(std::move(helo_name)), tls_(tls) {}
 
 // ---- input: bytes -> lines -> replies ------------------------------------------------------
 
 void SmtpClient::feed(std::string_view bytes) {
-  while (!bytes.empty() && !failed() && !closed()) {
+  // While the handshake is pending nothing is read as a reply: bytes sent after the 220 in
+  // clear could only be injected (the mirror of CVE-2011-0411).
+  while (!bytes.empty() && !failed() && !closed() && !starting_tls()) {
     const size_t lf = bytes.find('\n');
     if (lf == std::string_view::npos) {
       // Without its LF a valid line is at most 510 octets + CR.
@@ -204,8 +206,11 @@ bool SmtpClient::awaiting_reply() const {
     case ClientPhase::kGreeting:
     case ClientPhase::kEhlo:
     case ClientPhase::kHelo:
+    case ClientPhase::kStartTls:
     case ClientPhase::kQuit:
       return true;
+    case ClientPhase::kTlsHandshake:
+      return false;
     case ClientPhase::kMail:
     case ClientPhase::kRcpt:
     case ClientPhase::kData:
@@ -236,6 +241,7 @@ void SmtpClient::on_reply(const ServerReply& reply) {
     case ClientPhase::kGreeting: return on_greeting(reply);
     case ClientPhase::kEhlo: return on_ehlo(reply);
     case ClientPhase::kHelo: return on_helo(reply);
+    case ClientPhase::kStartTls: return on_starttls(reply);
     case ClientPhase::kMail: return on_mail(reply);
     case ClientPhase::kRcpt: return on_rcpt(reply);
     case ClientPhase::kData: return on_data(reply);
@@ -261,10 +267,7 @@ void SmtpClient::on_greeting(const ServerReply& reply) {
 
 void SmtpClient::on_ehlo(const ServerReply& reply) {
   const int cls = reply.code / 100;
-  if (cls == 2) {
-    phase_ = ClientPhase::kReady;  // keywords were parsed from the lines in on_line
-    return;
-  }
+  if (cls == 2) return after_ehlo();  // keywords were parsed from the lines in on_line
   if (cls == 5) {  // 500/501/502/504/550 and the like: an SMTP-only server (RFC 5321 §4.1.4)
     ext_ = PeerExtensions{};
     size_offered_ = false;
@@ -281,11 +284,53 @@ void SmtpClient::on_ehlo(const ServerReply& reply) {
 void SmtpClient::on_helo(const ServerReply& reply) {
   if (reply.code / 100 == 2) {
     ext_ = PeerExtensions{};
-    phase_ = ClientPhase::kReady;
-    return;
+    return after_ehlo();
   }
   if (reply.code >= 400) return fail(reply, true);
   protocol_error("unexpected reply to HELO " + reply.to_string());
+}
+
+// after_ehlo - STARTTLS first when the policy wants TLS and the peer offers it.
+void SmtpClient::after_ehlo() {
+  if (tls_ == ClientTls::kNone || tls_active_) {
+    phase_ = ClientPhase::kReady;
+    return;
+  }
+  if (ext_.starttls) {
+    out_ += "STARTTLS\r\n";
+    phase_ = ClientPhase::kStartTls;
+    return;
+  }
+  if (tls_ == ClientTls::kRequired) {
+    return fail(ServerReply{0, "4.7.4", "TLS is required, but was not offered by host"}, true);
+  }
+  phase_ = ClientPhase::kReady;
+}
+
+void SmtpClient::on_starttls(const ServerReply& reply) {
+  if (reply.code == 220) {
+    phase_ = ClientPhase::kTlsHandshake;
+    in_.clear();
+    return;
+  }
+  if (tls_ == ClientTls::kRequired) {
+    ServerReply r = reply;
+    r.text = "TLS is required, but STARTTLS was refused: " + reply.to_string();
+    r.code = 0;
+    r.enhanced = "4.7.4";
+    return fail(r, true);
+  }
+  phase_ = ClientPhase::kReady;  // opportunistic: on in clear (RFC 3207 §4.1, RFC 7435)
+}
+
+void SmtpClient::on_tls_established() {
+  tls_active_ = true;
+  ext_ = PeerExtensions{};
+  size_offered_ = false;
+  out_ += "EHLO ";
+  out_ += helo_name_;
+  out_ += "\r\n";
+  phase_ = ClientPhase::kEhlo;
 }
 
 // parse_ehlo_keywords - RFC 5321 §4.1.1.1: the first line is the domain, each further line

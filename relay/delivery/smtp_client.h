@@ -17,6 +17,12 @@
 // gets MAIL's reply; DATA refused or the final reply -> every accepted recipient gets it. If
 // no RCPT was accepted and the server still says 354, an empty message "." is sent and its
 // reply ignored (RFC 2920 §3.1). After a transaction, ready() again, or quit().
+// STARTTLS (RFC 3207), when the policy asks for TLS and the peer offers it: after EHLO the
+// client sends STARTTLS; on 220 it stops (starting_tls()) and the host runs the handshake,
+// then calls on_tls_established() and the client says EHLO again (RFC 3207 §4.2: forget
+// what the peer said in clear). Bytes after the 220 in the same read are dropped, never
+// taken as replies. A refused STARTTLS goes on in clear when opportunistic; with kRequired
+// it, or a peer without STARTTLS, fails the connection (4.7.4 / the peer's reply as 4xx).
 // Replies are parsed strictly (3 digits, '-' or ' ', <= 512 octets per line, <= 100 lines per
 // reply); anything else is a protocol error -> failed(). Output is bounded by the message.
 #pragma once
@@ -67,11 +73,16 @@ struct TransactionResult {
   std::vector<ServerReply> recipients;  // one per OutboundMessage::recipients, same order
 };
 
-enum class ClientPhase : uint8_t { kGreeting, kEhlo, kHelo, kReady, kMail, kRcpt, kData, kBody, kDot, kQuit, kFailed, kClosed };
+enum class ClientPhase : uint8_t {
+  kGreeting, kEhlo, kHelo, kStartTls, kTlsHandshake, kReady, kMail, kRcpt, kData, kBody, kDot, kQuit, kFailed, kClosed
+};
+
+// ClientTls - delivery.tls: none, opportunistic (STARTTLS when offered), required (verify).
+enum class ClientTls : uint8_t { kNone, kOpportunistic, kRequired };
 
 class SmtpClient {
  public:
-  explicit SmtpClient(std::string helo_name);
+  explicit SmtpClient(std::string helo_name, ClientTls tls = ClientTls::kNone);
 
   void feed(std::string_view bytes);
   std::string& output() { return out_; }
@@ -84,6 +95,11 @@ class SmtpClient {
   bool transaction_done() const { return done_; }
   TransactionResult take_result();  // once transaction_done(); then ready() again
   void quit();                      // sends QUIT; then closed() after the 221 (or at EOF)
+
+  // starting_tls - the peer said 220 to STARTTLS: the host runs the handshake now.
+  bool starting_tls() const { return phase_ == ClientPhase::kTlsHandshake; }
+  void on_tls_established();
+  bool tls_active() const { return tls_active_; }
 
   bool failed() const { return phase_ == ClientPhase::kFailed; }
   const ServerReply& failure() const { return failure_; }  // the reply or protocol problem
@@ -100,6 +116,8 @@ class SmtpClient {
   void on_greeting(const ServerReply& reply);
   void on_ehlo(const ServerReply& reply);
   void on_helo(const ServerReply& reply);
+  void on_starttls(const ServerReply& reply);
+  void after_ehlo();
   void on_mail(const ServerReply& reply);
   void on_rcpt(const ServerReply& reply);
   void on_data(const ServerReply& reply);
@@ -120,6 +138,8 @@ class SmtpClient {
   ServerReply failure_;
   bool done_ = false;
   std::string helo_name_;
+  ClientTls tls_ = ClientTls::kNone;
+  bool tls_active_ = false;
 
   // The reply being assembled (bounded: 100 lines of at most 510 octets).
   uint16_t reply_code_ = 0;

@@ -15,6 +15,7 @@
 #include "queue/queue_id.h"
 #include "relay/common/clock.h"
 #include "relay/common/log.h"
+#include "tls/tls_stream.h"
 #include "relay/delivery/mime_downgrade.h"
 
 namespace correo {
@@ -64,6 +65,9 @@ struct Outbound::Conn {
   std::string sending;
   size_t sent = 0;
   std::string converted;  // the 7-bit version of the current job's body, when one was needed
+  std::unique_ptr<TlsStream> tls;  // after STARTTLS
+  bool tls_disabled = false;       // this address failed a handshake: clear text
+  std::string tls_summary;         // for the delivery log: version, cipher, verification
   std::unique_ptr<char[]> buf;
   bool connect_inflight = false, recv_inflight = false, send_inflight = false;
   bool counted = false;  // in its destination's connections and in open_
@@ -96,6 +100,11 @@ Status Outbound::init() {
   auto r = Resolver::create(o, *this);
   if (!r) return Error{"worker " + std::to_string(worker_) + ": DNS: " + r.error().message};
   resolver_ = std::move(r.value());
+  if (config_.delivery.tls != OutboundTls::kNone) {
+    auto ctx = TlsContext::client(config_.delivery.tls == OutboundTls::kVerify);
+    if (!ctx) return Error{"worker " + std::to_string(worker_) + ": outbound TLS: " + ctx.error().message};
+    client_tls_ = ctx.value();
+  }
   return Ok{};
 }
 
@@ -231,8 +240,9 @@ void Outbound::fail_queue(Destination& d, const ServerReply& r, const std::strin
 }
 
 void Outbound::answer(const DeliveryJob& job, const std::vector<ServerReply>& replies, const std::string& remote,
-                      bool dsn) {
+                      bool dsn, const std::string& tls) {
   DeliveryOutcome o;
+  o.tls = tls;
   o.id = job.id;
   o.job = job.job;
   o.replies = replies;
@@ -283,6 +293,7 @@ void Outbound::connect_next(Conn& c) {
     c.addrlen = sizeof(sockaddr_in);
   }
   c.remote = t.host + "[" + t.address.to_string() + "]:" + std::to_string(port);
+  c.tls_disabled = d && d->tls_broken.count(c.remote) > 0;
   c.fd = ::socket(t.address.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c.fd < 0) {
     c.last_failure = reply("4.4.1", "socket: " + std::string(strerror(errno)));
@@ -340,7 +351,11 @@ void Outbound::on_connect(Conn& c, int res) {
     if (d && d->connections == 0) fail_queue(*d, why, "");
     return;
   }
-  c.client = std::make_unique<SmtpClient>(config_.server.hostname);
+  ClientTls policy = ClientTls::kNone;
+  if (client_tls_ && !c.tls_disabled) {
+    policy = config_.delivery.tls == OutboundTls::kVerify ? ClientTls::kRequired : ClientTls::kOpportunistic;
+  }
+  c.client = std::make_unique<SmtpClient>(config_.server.hostname, policy);
   c.deadline = Clock::now() + config_.delivery.reply_timeout;
   arm_recv(c);
 }
@@ -359,19 +374,93 @@ void Outbound::on_recv(Conn& c, int res) {
   if (c.closing) return close(c);
   if (res <= 0) {
     if (c.quitting) return close(c);
+    if (c.tls && !c.tls->open()) return handshake_failed(c, "connection closed during the handshake");
     return conn_failed(c, reply("4.4.2", "lost connection with " + c.remote +
                                              (res < 0 ? std::string(": ") + strerror(-res) : std::string())));
   }
-  c.client->feed(std::string_view(c.buf.get(), static_cast<size_t>(res)));
+  const std::string_view bytes(c.buf.get(), static_cast<size_t>(res));
+  if (c.tls) {
+    if (!tls_input(c, bytes)) return;
+  } else {
+    c.client->feed(bytes);
+  }
   c.deadline = Clock::now() +
                (c.client->phase() == ClientPhase::kDot ? config_.delivery.data_done_timeout : config_.delivery.reply_timeout);
   drive(c);
   if (!c.closing) arm_recv(c);
 }
 
+// begin_tls - the peer said 220 to STARTTLS and our STARTTLS has left: ClientHello.
+void Outbound::begin_tls(Conn& c) {
+  const std::string& host = c.targets[c.target].host;
+  // SNI and the name to verify: the MX host (or the next hop's name), never an IP literal.
+  const bool named = !host.empty() && !IpAddress::parse(host);
+  c.tls = TlsStream::client(client_tls_, named ? host : std::string(),
+                            config_.delivery.tls == OutboundTls::kVerify && named);
+  if (!c.tls) return conn_failed(c, reply("4.7.5", "cannot create a TLS session for " + c.remote));
+  tls_plain_.clear();
+  c.tls->read(tls_plain_);  // writes the ClientHello
+  flush(c);
+}
+
+// handshake_failed - no TLS with this peer. Opportunistic: the same address again at once,
+// in clear (RFC 7435: a broken TLS stack must not stop mail that flows in clear). verify:
+// 4.7.5 and the next host, never clear text.
+void Outbound::handshake_failed(Conn& c, const std::string& error) {
+  const bool opportunistic = config_.delivery.tls == OutboundTls::kOpportunistic;
+  LogLine(LogLevel::kInfo, "tls_failed").kv("remote", c.remote).kv("error", error)
+      .kv("next", opportunistic ? "retry in clear" : "next host");
+  Destination* d = destination(c.dest_key);
+  if (opportunistic && d && !c.has_job) {
+    d->tls_broken.insert(c.remote);
+    const size_t same = c.target;
+    close(c);
+    open(*d, same);
+    return;
+  }
+  conn_failed(c, reply("4.7.5", "TLS handshake with " + c.remote + " failed: " + error));
+}
+
+// tls_input - ciphertext from the peer; false when the connection was given up.
+bool Outbound::tls_input(Conn& c, std::string_view ciphertext) {
+  const bool was_open = c.tls->open();
+  c.tls->put_ciphertext(ciphertext);
+  tls_plain_.clear();
+  const TlsStream::State state = c.tls->read(tls_plain_);
+  if (state == TlsStream::State::kFailed) {
+    if (was_open) {
+      conn_failed(c, reply("4.4.2", "TLS error with " + c.remote + ": " + c.tls->error()));
+    } else {
+      handshake_failed(c, c.tls->error());
+    }
+    return false;
+  }
+  if (!was_open && c.tls->open()) {
+    const TlsInfo info = c.tls->info();
+    c.tls_summary = info.version + " " + info.cipher + " verify=" + c.tls->verify_result();
+    LogLine(LogLevel::kDebug, "tls").kv("remote", c.remote).kv("version", info.version).kv("cipher", info.cipher)
+        .kv("verify", c.tls->verify_result());
+    c.client->on_tls_established();
+  }
+  if (!tls_plain_.empty()) c.client->feed(tls_plain_);
+  if (state == TlsStream::State::kClosed) {
+    if (c.quitting) {
+      close(c);
+    } else {
+      conn_failed(c, reply("4.4.2", "lost connection with " + c.remote + " (TLS closed)"));
+    }
+    return false;
+  }
+  return true;
+}
+
 // drive - act on the client's state after input.
 void Outbound::drive(Conn& c) {
   if (c.client->failed()) return conn_failed(c, c.client->failure());
+  if (c.client->starting_tls() && !c.tls) {
+    if (!c.send_inflight) begin_tls(c);  // else from on_send, once STARTTLS has left
+    return;
+  }
   if (c.has_job && c.client->transaction_done()) finish_transaction(c);
   if (c.closing) return;
   if (!c.has_job && !c.idle && !c.quitting && c.client->ready()) {
@@ -460,7 +549,7 @@ void Outbound::finish_transaction(Conn& c) {
   ++c.messages;
   ++stats_.transactions;
   c.has_job = false;
-  answer(c.job, result.recipients, c.remote, c.client->extensions().dsn);
+  answer(c.job, result.recipients, c.remote, c.client->extensions().dsn, c.tls_summary);
   c.job = DeliveryJob{};
   std::string().swap(c.converted);
 }
@@ -510,9 +599,19 @@ void Outbound::conn_failed(Conn& c, ServerReply why) {  // by value: it may outl
 void Outbound::flush(Conn& c) {
   if (c.send_inflight || c.closing || !c.client) return;
   std::string& out = c.client->output();
-  if (out.empty()) return;
-  c.sending.swap(out);
-  out.clear();
+  if (c.tls) {
+    if (c.tls->open() && !out.empty() && !c.tls->write(out)) {
+      out.clear();
+      return conn_failed(c, reply("4.4.2", "TLS error with " + c.remote + ": " + c.tls->error()));
+    }
+    out.clear();
+    std::string().swap(c.sending);
+    if (!c.tls->take_ciphertext(c.sending)) return;
+  } else {
+    if (out.empty()) return;
+    c.sending.swap(out);
+    out.clear();
+  }
   c.sent = 0;
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_send(sqe, c.fd, c.sending.data(), c.sending.size(), MSG_NOSIGNAL);
@@ -534,6 +633,7 @@ void Outbound::on_send(Conn& c, int res) {
   }
   std::string().swap(c.sending);
   if (c.quitting && c.client->output().empty()) return close(c);  // QUIT is out: done
+  if (c.client->starting_tls() && !c.tls) return begin_tls(c);
   flush(c);
 }
 
@@ -563,6 +663,9 @@ void Outbound::close(Conn& c) {
   if (c.fd >= 0) ::close(c.fd);
   c.fd = -1;
   c.client.reset();
+  c.tls.reset();
+  c.tls_summary.clear();
+  c.tls_disabled = false;
   c.buf.reset();
   c.job = DeliveryJob{};
   c.has_job = c.idle = c.quitting = c.closing = false;

@@ -12,6 +12,12 @@
 // addresses; a connect failure or a 4xx/5xx greeting moves on to the next address/host.
 // When no address of the destination answers, its queued jobs are deferred (4.4.1); an
 // NXDOMAIN fails them (5.1.2), a null MX too (5.1.10, RFC 7505), a DNS timeout defers (4.4.3).
+//
+// TLS (delivery.tls): STARTTLS when offered (opportunistic) or always (verify: the chain
+// and the host name must check out, else 4.7.5 and the next host). An opportunistic
+// handshake that fails is retried at once in clear to the same address, which is then
+// remembered for as long as the destination is active (RFC 7435: a broken TLS stack must
+// not stop mail that would flow in clear).
 #pragma once
 
 #include <chrono>
@@ -19,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dns/resolver.h"
@@ -28,6 +35,7 @@
 #include "relay/delivery/smtp_client.h"
 #include "relay/reactor/ring.h"
 #include "relay/reactor/tag.h"
+#include "tls/tls_context.h"
 
 namespace correo {
 
@@ -67,6 +75,7 @@ class Outbound final : public DnsEventSink {
     bool resolving = false;
     std::vector<Target> targets;
     std::chrono::steady_clock::time_point targets_expire;
+    std::unordered_set<std::string> tls_broken;  // remotes whose TLS handshake failed (bounded by targets)
   };
   struct Conn;
   struct DnsWatch {
@@ -80,11 +89,15 @@ class Outbound final : public DnsEventSink {
   void resolve(Destination& d);
   void on_resolved(const std::string& key, std::vector<Target> targets, const ServerReply& failure);
   void fail_queue(Destination& d, const ServerReply& reply, const std::string& remote);
-  void answer(const DeliveryJob& job, const std::vector<ServerReply>& replies, const std::string& remote, bool dsn);
+  void answer(const DeliveryJob& job, const std::vector<ServerReply>& replies, const std::string& remote, bool dsn,
+              const std::string& tls = std::string());
   Conn& open(Destination& d, size_t first_target);
   void connect_next(Conn& c);
   void on_connect(Conn& c, int res);
   void on_recv(Conn& c, int res);
+  void begin_tls(Conn& c);
+  bool tls_input(Conn& c, std::string_view ciphertext);
+  void handshake_failed(Conn& c, const std::string& error);
   void on_send(Conn& c, int res);
   void drive(Conn& c);
   void start_next(Conn& c);
@@ -102,6 +115,8 @@ class Outbound final : public DnsEventSink {
   Ring& ring_;
   Scheduler& scheduler_;
   std::unique_ptr<Resolver> resolver_;
+  std::shared_ptr<const TlsContext> client_tls_;  // null with delivery.tls = none
+  std::string tls_plain_;                         // scratch: plaintext of one receive
   std::unordered_map<std::string, Destination> dests_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<uint32_t> free_;

@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -274,6 +275,24 @@ class Connection:
         return "Connection(%d, %d reads, %d MAIL)" % (self.id, len(self.reads), self.mail_froms)
 
 
+def _sink_tls_context(tls):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if tls == "broken":
+        # A TLS stack correod must not be able to talk to: nothing above TLS 1.1.
+        import tempfile
+        d = tempfile.mkdtemp(prefix="correo-sink-tls-")
+        cert, key = d + "/c.pem", d + "/k.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "2", "-subj", "/CN=broken.test", "-keyout", key, "-out", cert],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        ctx.load_cert_chain(cert, key)
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        return ctx
+    ctx.load_cert_chain(tls[0], tls[1])
+    return ctx
+
+
 class Message:
     def __init__(self, conn, mail_from, mail_options, rcpt_tos, rcpt_options, data):
         self.conn = conn          # Connection id
@@ -282,6 +301,7 @@ class Message:
         self.rcpt_tos = rcpt_tos
         self.rcpt_options = rcpt_options
         self.data = data          # bytes, dot-unstuffed, CRLF lines, without the final "."
+        self.tls = None           # "TLSv1.3" when it came over STARTTLS
         self.time = time.monotonic()
 
     def __repr__(self):
@@ -349,12 +369,14 @@ class Sink:
     reject_rcpts     {address (lower case): "550 5.1.1 ..."} refused at RCPT, always
     data_delay       seconds before the final reply to the data
     max_messages     then 452 for every further message (bounded memory)
+    tls              (cert_file, key_file): offer STARTTLS with that certificate;
+                     "broken": offer STARTTLS, then fail every handshake (TLS 1.1 at most)
     """
 
     def __init__(self, address, port=None, testcase=None, *, pipelining=True, eightbitmime=True, greeting=None,
                  fail_data_first=0, data_failure="451 4.3.0 Temporary sink failure, try again later",
                  fail_rcpt_first=0, rcpt_failure="451 4.3.0 Temporary recipient failure, try again later",
-                 reject_rcpts=None, data_delay=0.0, max_messages=500, hostname="sink.test"):
+                 reject_rcpts=None, data_delay=0.0, max_messages=500, hostname="sink.test", tls=None):
         _check_loopback(address)
         self.address = address
         self.port = port if port is not None else free_port(address)
@@ -369,6 +391,7 @@ class Sink:
         self.data_delay = data_delay
         self.max_messages = max_messages
         self.hostname = hostname
+        self.tls_context = _sink_tls_context(tls) if tls else None
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.connections = []
@@ -454,9 +477,11 @@ class Sink:
             if len(self.messages) >= self.max_messages:
                 return "452 4.3.1 sink full"
             mail_from = "" if envelope.mail_from == "<>" else envelope.mail_from
-            self.messages.append(Message(server.conn.id, mail_from, list(envelope.mail_options),
-                                         list(envelope.rcpt_tos), list(envelope.rcpt_options),
-                                         bytes(envelope.original_content)))
+            m = Message(server.conn.id, mail_from, list(envelope.mail_options), list(envelope.rcpt_tos),
+                        list(envelope.rcpt_options), bytes(envelope.original_content))
+            ssl_object = (session.ssl or {}).get("ssl_object") if isinstance(session.ssl, dict) else None
+            m.tls = ssl_object.version() if ssl_object is not None else None
+            self.messages.append(m)
             self.cond.notify_all()
         return "250 2.0.0 Ok: queued as SINK%d" % len(self.messages)
 
@@ -482,7 +507,8 @@ class Sink:
             def factory():
                 # hostname given: aiosmtpd would otherwise ask DNS (socket.getfqdn()).
                 return _Protocol(self, hostname=self.hostname, ident="correo-test-sink", loop=loop,
-                                 decode_data=False, timeout=30, data_size_limit=10 * 1024 * 1024)
+                                 decode_data=False, timeout=30, data_size_limit=10 * 1024 * 1024,
+                                 tls_context=self.tls_context)
             try:
                 self.server = loop.run_until_complete(
                     loop.create_server(factory, host=self.address, port=self.port, reuse_address=True))

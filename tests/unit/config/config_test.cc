@@ -391,13 +391,13 @@ TEST_F(ConfigTest, DeliverySections) {
   const ConfigLoad bad = load(
       "[transport]\n\"bad..name\" = \"x\"\n\"ok.test\" = \"\"\n\"ok2.test\" = \"[::1\"\n"
       "[dns]\nservers = [\"::1\"]\n"
-      "[delivery]\ntls = \"verify\"\nport = 0\n");
+      "[delivery]\ntls = \"strict\"\nport = 0\n");
   ASSERT_EQ(bad.errors.size(), 6u) << all_errors(bad);
   EXPECT_EQ(bad.errors[0].text.rfind(prefix(2, "transport.bad..name"), 0), 0u) << bad.errors[0].text;
   EXPECT_EQ(bad.errors[1].text, prefix(3, "transport.ok.test") + "next hop must not be empty");
   EXPECT_EQ(bad.errors[2].text.rfind(prefix(4, "transport.ok2.test"), 0), 0u);
   EXPECT_NE(bad.errors[3].text.find("needs brackets"), std::string::npos) << bad.errors[3].text;
-  EXPECT_NE(bad.errors[4].text.find("not in this version yet"), std::string::npos);
+  EXPECT_NE(bad.errors[4].text.find("one of none, opportunistic, verify"), std::string::npos) << bad.errors[4].text;
   EXPECT_EQ(bad.errors[5].text.rfind(prefix(9, "delivery.port"), 0), 0u);
 }
 
