@@ -181,7 +181,9 @@ void Scheduler::run() {
     const bool flush = flush_.exchange(false);
     // A scan skips every in-flight entry at the front of the schedule: under load, wake-ups
     // come thousands of times a second, so scan at most every kScanIntervalUs.
-    if (!config_.delivery.queue_only && (flush || now - last_scan_us_ >= kScanIntervalUs)) {
+    if (config_.delivery.queue_only) {
+      scan_wanted_ = false;  // nothing is ever dispatched: sleep until the next wake-up
+    } else if (flush || now - last_scan_us_ >= kScanIntervalUs) {
       last_scan_us_ = now;
       scan_wanted_ = false;
       dispatch_due(flush ? INT64_MAX : now);  // a flush makes everything due now
