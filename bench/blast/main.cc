@@ -1,0 +1,125 @@
+// main.cc - correo-blast: an SMTP load generator for correo (and any SMTP server).
+//
+// Starts one thread per session (blocking sockets keep the client logic straight-line; a
+// few hundred threads are cheap), waits for all of them, and reports what they counted.
+// The run always ends by itself (see Options::hard_cap); SIGINT/SIGTERM end it early and
+// still print the report. Exit status: 0 without errors, 1 with any, 2 for bad arguments.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "bench/blast/message.h"
+#include "bench/blast/options.h"
+#include "bench/blast/report.h"
+#include "bench/blast/run_control.h"
+#include "bench/blast/session.h"
+#include "bench/blast/stats.h"
+#include "bench/blast/tls_client.h"
+#include "relay/common/clock.h"
+
+namespace correo::blast {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void on_interrupt(int) { g_interrupted.store(true); }
+
+void install_signal_handlers() {
+  // A server closing mid-write must be an error value from write, not a dead process.
+  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+void* session_thread(void* session) {
+  static_cast<Session*>(session)->run();
+  return nullptr;
+}
+
+// Session threads need little stack (no recursion; buffers are on the heap), and a small
+// one keeps a few thousand sessions within reason.
+constexpr size_t kThreadStack = 1u << 20;
+
+int run(int argc, char** argv) {
+  Result<Parsed> parsed = parse_options(argc, argv);
+  if (!parsed) {
+    std::fprintf(stderr, "correo-blast: %s\n", parsed.error().message.c_str());
+    return 2;
+  }
+  if (parsed->outcome == ParseOutcome::kHelp) {
+    std::fputs(usage(), stdout);
+    return 0;
+  }
+  const Options& options = parsed->options;
+  install_signal_handlers();
+
+  std::unique_ptr<TlsClientContext> tls;
+  if (options.tls()) {
+    Result<std::unique_ptr<TlsClientContext>> created = TlsClientContext::create();
+    if (!created) {
+      std::fprintf(stderr, "correo-blast: %s\n", created.error().message.c_str());
+      return 1;
+    }
+    tls = std::move(*created);
+  }
+
+  TextTally errors;
+  TextTally rejections;
+  const Deadline start = Clock::now();
+  RunControl run_control(options, start, &g_interrupted);
+  const SessionShared shared{&options, &run_control, tls ? tls->raw() : nullptr, &errors, &rejections,
+                             static_cast<uint64_t>(unix_now_us()) ^ (static_cast<uint64_t>(::getpid()) << 44)};
+
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<pthread_t> threads;
+  sessions.reserve(options.sessions);
+  threads.reserve(options.sessions);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kThreadStack);
+  int start_failure = 0;
+  for (unsigned i = 0; i < options.sessions; ++i) {
+    sessions.push_back(std::make_unique<Session>(shared, i));
+    pthread_t thread;
+    start_failure = pthread_create(&thread, &attr, session_thread, sessions.back().get());
+    if (start_failure != 0) {
+      sessions.pop_back();
+      g_interrupted.store(true);  // the run would not be what was asked for: stop it
+      std::fprintf(stderr, "correo-blast: cannot start session thread %u: %s\n", i, std::strerror(start_failure));
+      break;
+    }
+    threads.push_back(thread);
+  }
+  pthread_attr_destroy(&attr);
+  for (pthread_t thread : threads) pthread_join(thread, nullptr);
+
+  RunReport report;
+  report.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  report.message_size = options.handshake_only ? 0 : Message(MessageSpec{options.from, options.recipients.front(),
+                                                                          options.helo, options.size, 0, 0})
+                                                          .content_size();
+  for (const auto& session : sessions) {
+    report.totals.merge(session->stats());
+    if (session->gave_up()) ++report.sessions_gave_up;
+  }
+  if (options.json) print_json(report);
+  else print_summary(options, report);
+  print_problems(errors, rejections, report);
+  if (start_failure != 0) return 1;
+  return report.totals.errors == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace correo::blast
+
+int main(int argc, char** argv) { return correo::blast::run(argc, argv); }
