@@ -1,7 +1,7 @@
 # correo - the two commands: `make run` and `make test`.
 #   make run    install missing Debian packages, build optimized, run correod with config/correo.toml
 #   make test   install missing packages (and test peers), build with ASan+UBSan, run every test
-#   make bench  ingest (bench/ingest.py) and end-to-end relay vs Postfix (bench/relay.py)
+#   make bench  ingest (bench/ingest.py), end-to-end relay vs Postfix (bench/relay.py), TLS (bench/tls.py)
 JOBS ?= $(shell nproc)
 BUILD ?= build
 TEST_BUILD ?= build-asan
@@ -33,6 +33,7 @@ test: build-test
 bench: build deps-test
 	bench/ingest.py --reps 3 --seconds 10
 	bench/relay.py --reps 3 --messages 10000
+	bench/tls.py --reps 3 --seconds 10
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)
