@@ -143,11 +143,11 @@ rocksdb::DBOptions spool_db_options() {
 }
 
 // spool_cf_options - per column family: small buffers for env/sched, blobs for bodies.
-rocksdb::ColumnFamilyOptions spool_cf_options(const std::string& name) {
+rocksdb::ColumnFamilyOptions spool_cf_options(const std::string& name, uint64_t body_memtable = 128u << 20) {
   rocksdb::ColumnFamilyOptions o;
   o.max_write_buffer_number = 3;
   if (name == kMsgCf) {
-    o.write_buffer_size = 32u << 20;
+    o.write_buffer_size = body_memtable;
     o.enable_blob_files = true;  // bodies live in blob files: compactions move only keys
     o.min_blob_size = 4096;
     o.enable_blob_garbage_collection = true;  // reclaim space of delivered (deleted) bodies
@@ -287,7 +287,7 @@ rocksdb::Status Spool::Impl::open_db() {
     }
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const std::string& n : names) cfs.emplace_back(n, spool_cf_options(n));
+  for (const std::string& n : names) cfs.emplace_back(n, spool_cf_options(n, options_.body_memtable));
   rocksdb::Status s = rocksdb::DB::Open(db_opts, options_.dir, cfs, &handles_, &db_);
   if (!s.ok()) {
     db_ = nullptr;

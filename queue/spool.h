@@ -38,6 +38,10 @@ struct SpoolOptions {
   // Free bytes the filesystem must keep (queue.min_free_space); a batch that would go below
   // it fails with kNoSpace without touching RocksDB. 0 = no check.
   uint64_t min_free_space = 0;
+  // Size of one memtable of message bodies (queue.body_memtable). A body delivered and
+  // deleted before its memtable is flushed never reaches a blob file; bigger memtables
+  // make that the common case (bench/RESULTS.md). Up to 3 exist at once.
+  uint64_t body_memtable = 128u << 20;
 };
 
 struct StoredMessage {

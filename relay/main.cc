@@ -163,6 +163,7 @@ int run(const char* config_path) {
   spool_options.dir = queue_dir;
   spool_options.workers = config.server.workers;
   spool_options.min_free_space = config.queue.min_free_space;
+  spool_options.body_memtable = config.queue.body_memtable;
   auto spool_result = Spool::open(spool_options);
   if (!spool_result) {
     LogLine(LogLevel::kError, "start_failed").kv("reason", "spool").kv("error", spool_result.error().message);

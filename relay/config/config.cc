@@ -234,6 +234,7 @@ void load_queue(Diagnostics& d, const toml::value& table, QueueConfig& out) {
     {"max_lifetime", duration_key(d, out.max_lifetime, false)},
     {"delay_warning", duration_key(d, out.delay_warning, true)},
     {"min_free_space", integer_key(d, out.min_free_space, 0)},
+    {"body_memtable", integer_key(d, out.body_memtable, 4 << 20, int64_t{4} << 30, "4194304..4294967296 bytes")},
   });
   // Compare only valid values: a bad retry_initial must not also be "greater than retry_max".
   if (d.count() == errors_before && out.retry_initial > out.retry_max) {

@@ -88,6 +88,9 @@ struct QueueConfig {
   // Postfix's queue_minfree). RocksDB must never itself run out of space: its flushes need
   // room (memtables up to ~150 MiB) and its failure paths after ENOSPC are fragile (7.8).
   uint64_t min_free_space = 268435456;  // 0 = no check
+  // One memtable of message bodies (up to 3 at once: bounds the spool's body memory). Mail
+  // delivered before its memtable fills is never written to a blob file at all.
+  uint64_t body_memtable = 134217728;
 };
 
 // TransportConfig - routing overrides: "domain" (exact) or ".parent" (any subdomain) ->

@@ -1,5 +1,10 @@
-// data_reader.cc - the byte state machine; plain runs are scanned in a tight loop.
+// data_reader.cc - the state machine; plain runs are scanned 16 bytes at a time and stored
+// in as few appends as the dots allow.
 #include "relay/smtp/data_reader.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace correo {
 
@@ -34,11 +39,41 @@ void DataReader::emit(const char* p, size_t n) {
   if (defect_ == DataDefect::kNone) sink_->append(p, n);
 }
 
+namespace {
+
+// find_special - the first CR, LF or NUL in [p, end), or end. 16 bytes per step with SSE2
+// (always there on x86-64): message lines are ~76 octets, so a byte loop costs ~5x more.
+const char* find_special(const char* p, const char* end) {
+#ifdef __SSE2__
+  const __m128i cr = _mm_set1_epi8('\r');
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i nul = _mm_setzero_si128();
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, nul));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && *p != '\r' && *p != '\n' && *p != '\0') ++p;
+  return p;
+}
+
+}  // namespace
+
+// consume - content is the input minus stuffed dots and the terminator, so bytes are not
+// appended line by line: `run` marks where the pending content starts, and it is stored in
+// one append when a byte must be left out (a dot, the terminator) or the input ends.
 size_t DataReader::consume(std::string_view in) {
   const char* const begin = in.data();
   const char* p = begin;
   const char* const end = begin + in.size();
+  const char* run = p;
   const bool dot_mode = mode_ == Mode::kDot;
+  auto store_run = [&] {
+    if (p > run) emit(run, static_cast<size_t>(p - run));
+  };
   while (p < end && !done_) {
     switch (state_) {
       case State::kLineStart:
@@ -46,8 +81,9 @@ size_t DataReader::consume(std::string_view in) {
         if (dot_mode && *p == '.') {
           // The dot is removed (transparency, §4.5.2) and does not count toward the line
           // limit: §4.5.3.1.6 excludes "the leading dot duplicated for transparency".
+          store_run();
           state_ = State::kDot;
-          ++p;
+          run = ++p;
           continue;
         }
         state_ = State::kInLine;
@@ -56,7 +92,7 @@ size_t DataReader::consume(std::string_view in) {
         // ".\r" may be the terminator; anything else is a stuffed dot, removed (§4.5.2).
         if (*p == '\r') {
           state_ = State::kDotCr;
-          ++p;
+          run = ++p;  // not content: either the terminator or a defect (nothing stored)
           continue;
         }
         state_ = State::kInLine;
@@ -64,7 +100,7 @@ size_t DataReader::consume(std::string_view in) {
       case State::kDotCr:
         if (*p == '\n') {  // <CRLF>.<CRLF>: the only end of data
           done_ = true;
-          ++p;
+          run = ++p;
           continue;
         }
         // ".\r" followed by something else: a bare CR after a (removed) dot.
@@ -72,47 +108,38 @@ size_t DataReader::consume(std::string_view in) {
         state_ = State::kInLine;
         continue;
       case State::kCr:
-        if (*p == '\n') {
+        if (*p == '\n') {  // the CR is already part of the run (or was stored with the last input)
           ++p;
           line_len_ += 1;
           if (line_len_ > max_line_) flag(DataDefect::kLineTooLong);
-          emit("\r\n", 2);
           state_ = State::kLineStart;
           continue;
         }
         flag(DataDefect::kBareCr);
-        emit("\r", 1);
         state_ = State::kInLine;
         continue;
       case State::kInLine: {
-        // Tight loop over plain bytes: stop at CR, LF or NUL.
-        const char* run = p;
-        while (p < end && *p != '\r' && *p != '\n' && *p != '\0') ++p;
-        const size_t n = static_cast<size_t>(p - run);
-        if (n) {
-          line_len_ += static_cast<uint32_t>(n > UINT32_MAX - line_len_ ? UINT32_MAX - line_len_ : n);
-          if (line_len_ > max_line_) flag(DataDefect::kLineTooLong);
-          emit(run, n);
-        }
+        const char* stop = find_special(p, end);
+        const size_t n = static_cast<size_t>(stop - p);
+        line_len_ += static_cast<uint32_t>(n > UINT32_MAX - line_len_ ? UINT32_MAX - line_len_ : n);
+        if (line_len_ > max_line_) flag(DataDefect::kLineTooLong);
+        p = stop;
         if (p == end) break;
         if (*p == '\r') {
           state_ = State::kCr;
           ++line_len_;
-          ++p;
         } else if (*p == '\n') {
           // A bare LF ends nothing: the line goes on, so "\n.\r\n" cannot end the data.
           flag(DataDefect::kBareLf);
-          emit("\n", 1);
-          ++p;
         } else {
           flag(DataDefect::kNul);
-          emit(p, 1);
-          ++p;
         }
+        ++p;
         continue;
       }
     }
   }
+  if (!done_) store_run();
   return static_cast<size_t>(p - begin);
 }
 

@@ -71,6 +71,7 @@ TEST_F(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.queue.retry_max, hours(1));
   EXPECT_EQ(c.queue.max_lifetime, hours(120));
   EXPECT_EQ(c.queue.delay_warning, milliseconds(0));
+  EXPECT_EQ(c.queue.body_memtable, 128u << 20);
   EXPECT_EQ(c.log.format, LogFormat::kKv);
   EXPECT_EQ(c.log.level, LogLevel::kInfo);
 }
@@ -274,6 +275,7 @@ const BadValueCase kBadValues[] = {
     {"[relay]\nrelayhost = 25\n", 2, "relay.relayhost", "must be a string"},
     // [queue]
     {"[queue]\nretry_initial = \"5\"\n", 2, "queue.retry_initial", "not a duration"},
+    {"[queue]\nbody_memtable = 1024\n", 2, "queue.body_memtable", "4194304..4294967296 bytes"},
     {"[queue]\nretry_max = \"0s\"\n", 2, "queue.retry_max", "greater than 0"},
     {"[queue]\nmax_lifetime = \"-1d\"\n", 2, "queue.max_lifetime", "not a duration"},
     {"[queue]\ndelay_warning = \"1.5h\"\n", 2, "queue.delay_warning", "not a duration"},
