@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "relay/common/cidr.h"
+
 namespace correo {
 
 const char* to_string(TlsStream::State state) {
@@ -59,10 +61,16 @@ std::unique_ptr<TlsStream> TlsStream::client(std::shared_ptr<const TlsContext> c
   SSL* ssl = make(*ctx, in, out);
   if (!ssl) return nullptr;
   SSL_set_connect_state(ssl);
-  if (!sni.empty()) {
-    SSL_set_tlsext_host_name(ssl, sni.c_str());
-    // Checked always, fatal only with SSL_VERIFY_PEER on the context (delivery.tls=verify).
-    if (verify_host) SSL_set1_host(ssl, sni.c_str());
+  // SNI carries names only (RFC 6066 §3); the identity checked may be a name or an address
+  // (fatal only with SSL_VERIFY_PEER on the context, i.e. delivery.tls = verify).
+  const bool is_address = IpAddress::parse(sni).has_value();
+  if (!sni.empty() && !is_address) SSL_set_tlsext_host_name(ssl, sni.c_str());
+  if (verify_host && !sni.empty()) {
+    if (is_address) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni.c_str());
+    } else {
+      SSL_set1_host(ssl, sni.c_str());
+    }
   }
   return std::unique_ptr<TlsStream>(new TlsStream(std::move(ctx), ssl, in, out));
 }

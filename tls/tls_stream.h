@@ -32,8 +32,8 @@ class TlsStream {
     kFailed,       // handshake or record error: error() says why; close the connection
   };
 
-  // server/client - a stream on ctx (which it keeps alive). For a client, sni is sent and,
-  // when verify_host is set, the certificate must name that host.
+  // server/client - a stream on ctx (which it keeps alive). For a client, `sni` is the peer's
+  // name (sent as SNI) or address; with verify_host the certificate must name it.
   static std::unique_ptr<TlsStream> server(std::shared_ptr<const TlsContext> ctx);
   static std::unique_ptr<TlsStream> client(std::shared_ptr<const TlsContext> ctx, const std::string& sni,
                                            bool verify_host);

@@ -1,6 +1,8 @@
 // base64.cc - table-driven encode and a strict quantum-by-quantum decode.
 #include "relay/auth/base64.h"
 
+#include "relay/auth/password.h"
+
 #include <array>
 #include <cstdint>
 
@@ -34,7 +36,10 @@ std::optional<std::string> base64_decode(std::string_view encoded) {
     uint32_t bits = 0;
     for (size_t j = 0; j < 4 - padding; ++j) {
       const int8_t v = kDecodeTable[static_cast<unsigned char>(encoded[i + j])];
-      if (v == kInvalid) return std::nullopt;
+      if (v == kInvalid) {
+        wipe(out);  // may be half a password
+        return std::nullopt;
+      }
       bits = bits << 6 | static_cast<uint32_t>(v);
     }
     bits <<= 6 * padding;

@@ -392,11 +392,11 @@ void Outbound::on_recv(Conn& c, int res) {
 
 // begin_tls - the peer said 220 to STARTTLS and our STARTTLS has left: ClientHello.
 void Outbound::begin_tls(Conn& c) {
-  const std::string& host = c.targets[c.target].host;
-  // SNI and the name to verify: the MX host (or the next hop's name), never an IP literal.
-  const bool named = !host.empty() && !IpAddress::parse(host);
-  c.tls = TlsStream::client(client_tls_, named ? host : std::string(),
-                            config_.delivery.tls == OutboundTls::kVerify && named);
+  // The identity to present (SNI) and verify: the MX host or the next hop's name, or for
+  // an address-only next hop ("[192.0.2.1]") the address itself.
+  const Target& t = c.targets[c.target];
+  const std::string peer = t.host.empty() ? t.address.to_string() : t.host;
+  c.tls = TlsStream::client(client_tls_, peer, config_.delivery.tls == OutboundTls::kVerify);
   if (!c.tls) return conn_failed(c, reply("4.7.5", "cannot create a TLS session for " + c.remote));
   tls_plain_.clear();
   c.tls->read(tls_plain_);  // writes the ClientHello

@@ -261,11 +261,14 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
   }
   const int fd = res;
   if (shutting_down_ || active_ >= config_.limits.sessions_per_worker) {
-    // Refuse without allocating a session: one non-blocking send, then close.
-    std::string msg = "421 4.3.2 " + config_.server.hostname +
-                      (shutting_down_ ? " Service shutting down\r\n" : " Too many connections, try again later\r\n");
-    ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)n;
+    // Refuse without allocating a session: one non-blocking send, then close. Not on an
+    // smtps listener: nothing goes out there in clear (RFC 8314), the close says enough.
+    if (config_.listeners[sockets_[listener].listener_index].mode != ListenerMode::kSmtps) {
+      std::string msg = "421 4.3.2 " + config_.server.hostname +
+                        (shutting_down_ ? " Service shutting down\r\n" : " Too many connections, try again later\r\n");
+      ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)n;
+    }
     close(fd);
     ++stats_.refused;
     LogLine(LogLevel::kWarn, "refused").kv("worker", index_).kv("reason", shutting_down_ ? "shutdown" : "sessions_per_worker");
@@ -327,9 +330,12 @@ void Worker::on_tls_recv(Conn& c, std::string_view ciphertext) {
     LogLine(LogLevel::kDebug, "tls").kv("client", c.session->client_ip()).kv("version", info.version)
         .kv("cipher", info.cipher).kv("resumed", info.resumed);
     c.session->on_tls_established(info);
-    if (c.implicit_tls) c.session->start();
+    if (c.implicit_tls && !c.session->closed()) c.session->start();
   }
-  if (!tls_plain_.empty()) c.session->feed(tls_plain_);
+  if (!tls_plain_.empty()) {
+    c.session->feed(tls_plain_);
+    wipe(tls_plain_);  // it may have held an AUTH line; the session copied what it keeps
+  }
   if (state == TlsStream::State::kClosed) {
     c.session->on_peer_closed();
     return begin_close(c);

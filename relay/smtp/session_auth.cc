@@ -22,8 +22,11 @@ constexpr std::string_view kLoginPasswordChallenge = "334 UGFzc3dvcmQ6\r\n";
 
 bool Session::tls_offered() const { return !tls_ && !config_.tls.cert.empty(); }
 
+// auth_offered - never before TLS on a require_tls listener, whatever allow_plaintext says
+// (RFC 3207 §4: such a server answers 530 to everything but EHLO, NOOP, STARTTLS, QUIT).
 bool Session::auth_offered() const {
-  return policy_.auth && !config_.auth.users_file.empty() && (tls_ || config_.auth.allow_plaintext);
+  return policy_.auth && !config_.auth.users_file.empty() &&
+         (tls_ || (config_.auth.allow_plaintext && !policy_.require_tls));
 }
 
 void Session::cmd_starttls(const CommandLine& c) {
@@ -103,7 +106,9 @@ void Session::auth_step(std::string_view response) {
       if (creds) wipe(creds->password);
       return end_auth(535, "5.7.8", "Error: authentication failed");
     }
-    return check_credentials(std::move(creds->user), std::move(creds->password));
+    check_credentials(std::move(creds->user), std::move(creds->password));
+    wipe(creds->password);  // a short password stays in a moved-from string's inline buffer
+    return;
   }
   if (auth_login_user_.empty()) {  // LOGIN, first answer: the user name
     if (decoded->empty() || decoded->size() > 255) return end_auth(535, "5.7.8", "Error: authentication failed");
@@ -119,6 +124,7 @@ void Session::auth_step(std::string_view response) {
     return end_auth(535, "5.7.8", "Error: authentication failed");
   }
   check_credentials(std::move(user), std::move(*decoded));
+  wipe(*decoded);
 }
 
 void Session::check_credentials(std::string user, std::string password) {

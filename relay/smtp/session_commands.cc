@@ -186,6 +186,8 @@ void Session::cmd_data(const CommandLine& c) {
 void Session::cmd_etrn(const CommandLine& c) {
   if (helo_.empty()) return reply_error(503, "5.5.1", "Error: send HELO/EHLO first");
   if (txn_.active) return reply_error(503, "5.5.1", "Error: ETRN not allowed inside a mail transaction");
+  if (policy_.require_tls && !tls_) return reply_error(530, "5.7.0", "Must issue a STARTTLS command first");
+  if (policy_.require_auth && auth_user_.empty()) return reply_error(530, "5.7.0", "Authentication required");
   std::string_view node = c.arg;
   if (node.empty()) return reply_error(501, "5.5.4", "Syntax: ETRN domain");
   if (node.front() == '#') return reply_error(458, "4.5.0", "Unable to queue messages for node " + std::string(node));

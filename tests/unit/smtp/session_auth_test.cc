@@ -100,6 +100,18 @@ TEST_F(SessionAuthTest, AuthInPlaintextWhenAllowed) {
   EXPECT_NE(say("EHLO c.test\r\n").find("250-AUTH PLAIN LOGIN\r\n"), std::string::npos);
 }
 
+TEST_F(SessionAuthTest, RequireTlsWinsOverAllowPlaintext) {
+  config_.auth.allow_plaintext = true;
+  make("192.0.2.1", &submission_);
+  EXPECT_EQ(say("EHLO c.test\r\n").find("AUTH"), std::string::npos);
+  EXPECT_EQ(say("AUTH PLAIN " + plain_response("", "alice", "pw") + "\r\n").substr(0, 11), "538 5.7.11 ");
+  EXPECT_TRUE(host_.credentials.empty());
+  EXPECT_EQ(say("ETRN example.test\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n");
+  starttls();
+  say("EHLO c.test\r\n");
+  EXPECT_EQ(say("ETRN example.test\r\n"), "530 5.7.0 Authentication required\r\n");
+}
+
 TEST_F(SessionAuthTest, AuthNotOnAPlainSmtpListener) {
   say("EHLO c.test\r\n");
   starttls();
