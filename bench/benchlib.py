@@ -1,4 +1,5 @@
-"""benchlib.py - helpers the bench scripts share: loopback ports and waiting for a listener."""
+"""benchlib.py - helpers the bench scripts share: loopback ports, waiting for a listener, CPU time."""
+import os
 import socket
 import time
 
@@ -22,3 +23,10 @@ def wait_port(port, timeout=20, address="127.0.0.1"):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listening on {address}:{port}")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a live process, in seconds (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

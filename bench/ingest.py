@@ -25,17 +25,11 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, wait_port
+from benchlib import cpu_seconds, free_port, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = "/usr/sbin/smtp-source"
 SINK = "/usr/sbin/smtp-sink"
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Correod:

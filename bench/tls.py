@@ -25,15 +25,9 @@ import statistics
 import subprocess
 import tempfile
 
-from benchlib import free_port, wait_port
+from benchlib import cpu_seconds, free_port, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_cert(directory, kind):
