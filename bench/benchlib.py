@@ -1,6 +1,11 @@
 """benchlib.py - helpers the bench scripts share: loopback ports, waiting for a listener, CPU time."""
 import os
+import re
+import shutil
+import signal
 import socket
+import subprocess
+import tempfile
 import time
 
 
@@ -30,3 +35,46 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class IngestCorreod:
+    """A fresh Release correod for an ingest benchmark: its own state dir, one smtp listener on
+    `port`, relay for example.test from loopback, delivery off (queue_only), durable as
+    shipped. extra_toml is appended (more listeners, [tls]); extra_ports are waited for too.
+    stop() returns the fields of correod's event=stats line."""
+
+    def __init__(self, build, extra_toml="", extra_ports=()):
+        self.dir = tempfile.mkdtemp(prefix="correo-bench-")
+        self.port = free_port()
+        conf = os.path.join(self.dir, "correo.toml")
+        with open(conf, "w") as f:
+            f.write(f"""[server]
+hostname = "bench.example.test"
+state_dir = "{self.dir}/var"
+[[listener]]
+address = "127.0.0.1"
+port = {self.port}
+[relay]
+domains = {{ "example.test" = "" }}
+networks = ["127.0.0.0/8"]
+[delivery]
+queue_only = true   # ingest only
+[dns]
+servers = ["127.0.0.1:9"]
+[log]
+level = "info"   # as shipped: one line per connection and per message
+{extra_toml}""")
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen([os.path.join(build, "correod"), "--config", conf], stderr=self.log)
+        for port in (self.port, *extra_ports):
+            wait_port(port)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        self.log.seek(0)
+        text = self.log.read()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        m = re.search(r"event=stats (.*)", text)
+        return dict(kv.split("=", 1) for kv in m.group(1).split()) if m else {}

@@ -15,57 +15,16 @@ Loopback only; every run is bounded by its message count and a timeout.
 """
 import argparse
 import os
-import re
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from benchlib import cpu_seconds, free_port, wait_port
+from benchlib import IngestCorreod, cpu_seconds, free_port, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = "/usr/sbin/smtp-source"
 SINK = "/usr/sbin/smtp-sink"
-
-
-class Correod:
-    def __init__(self, build):
-        self.dir = tempfile.mkdtemp(prefix="correo-bench-")
-        self.port = free_port()
-        conf = os.path.join(self.dir, "correo.toml")
-        with open(conf, "w") as f:
-            f.write(f"""[server]
-hostname = "bench.example.test"
-state_dir = "{self.dir}/var"
-[[listener]]
-address = "127.0.0.1"
-port = {self.port}
-[relay]
-domains = {{ "example.test" = "" }}
-networks = ["127.0.0.0/8"]
-[delivery]
-queue_only = true   # this benchmark measures ingest only
-[dns]
-servers = ["127.0.0.1:9"]
-[log]
-level = "info"   # as shipped: one line per connection and per message
-""")
-        self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen([os.path.join(build, "correod"), "--config", conf], stderr=self.log)
-        wait_port(self.port)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
-        self.log.seek(0)
-        text = self.log.read()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        m = re.search(r"event=stats (.*)", text)
-        return dict(kv.split("=", 1) for kv in m.group(1).split()) if m else {}
 
 
 class Sink:
@@ -93,7 +52,7 @@ def blast(port, messages, args, reuse):
 
 
 def run_point(kind, args, messages, reuse):
-    server = Correod(args.build) if kind == "correod" else Sink()
+    server = IngestCorreod(args.build) if kind == "correod" else Sink()
     cpu0 = cpu_seconds(server.proc.pid)
     elapsed = blast(server.port, messages, args, reuse)
     cpu = cpu_seconds(server.proc.pid) - cpu0

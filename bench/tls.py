@@ -20,12 +20,10 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import statistics
 import subprocess
 import tempfile
 
-from benchlib import cpu_seconds, free_port, wait_port
+from benchlib import IngestCorreod, cpu_seconds, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,48 +36,21 @@ def make_cert(directory, kind):
     return cert, key
 
 
-class Correod:
-    def __init__(self, build, cert, key):
-        self.dir = tempfile.mkdtemp(prefix="correo-bench-tls-")
-        self.port = free_port()
-        self.smtps_port = free_port()
-        conf = os.path.join(self.dir, "correo.toml")
-        with open(conf, "w") as f:
-            f.write(f"""[server]
-hostname = "bench.example.test"
-state_dir = "{self.dir}/var"
-[[listener]]
+def tls_correod(build, cert, key):
+    """An ingest correod with STARTTLS on its smtp listener and an smtps listener (no AUTH)."""
+    smtps_port = free_port()
+    server = IngestCorreod(build, extra_toml=f"""[[listener]]
 address = "127.0.0.1"
-port = {self.port}
-[[listener]]
-address = "127.0.0.1"
-port = {self.smtps_port}
+port = {smtps_port}
 mode = "smtps"
 auth = false
 require_auth = false
-[relay]
-domains = {{ "example.test" = "" }}
-networks = ["127.0.0.0/8"]
 [tls]
 cert = "{cert}"
 key = "{key}"
-[delivery]
-queue_only = true   # ingest only
-[dns]
-servers = ["127.0.0.1:9"]
-[log]
-level = "info"
-""")
-        self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen([os.path.join(build, "correod"), "--config", conf], stderr=self.log)
-        wait_port(self.port)
-        wait_port(self.smtps_port)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+""", extra_ports=(smtps_port,))
+    server.smtps_port = smtps_port
+    return server
 
 
 def blast(build, port, seconds, flags):
@@ -93,7 +64,7 @@ def blast(build, port, seconds, flags):
 
 
 def run_point(args, cert, point):
-    server = Correod(args.build, *cert)
+    server = tls_correod(args.build, *cert)
     try:
         port = server.smtps_port if point.get("smtps") else server.port
         cpu0 = cpu_seconds(server.proc.pid)
