@@ -7,14 +7,15 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config make
-  liburing-dev librocksdb-dev libc-ares-dev libssl-dev libcrypt-dev
+  liburing-dev librocksdb-dev libc-ares-dev libssl-dev libcrypt-dev libre2-dev
   prometheus-cpp-dev libcivetweb-dev libtoml11-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 # Real peers for integration tests and benchmarks: swaks (+ its TLS modules), smtplib + aiosmtpd, Postfix's
 # smtp-source/smtp-sink, openssl s_client, dnsmasq for MX/A records on loopback, mkpasswd
-# (whois) for the crypt(3) hashes of AUTH users.
+# (whois) for the crypt(3) hashes of AUTH users, opendkim (a real milter) and python3-milter
+# (milters scripted by the tests).
 test_pkgs=(python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl postfix dnsmasq-base openssl
-  procps strace whois)
+  procps strace whois opendkim opendkim-tools python3-milter)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")
