@@ -228,7 +228,11 @@ void MilterSession::advance() {
       case Stage::kHeaders:
         if (!has(kSmfipNoHeaders) && header_index_ < headers_.fields.size()) {
           const HeaderField& f = headers_.fields[header_index_++];
-          encode_header(out_, f.name, milter_header_value(f.value, has(kSmfipHeaderLeadingSpace)));
+          std::string value = milter_header_value(f.value, has(kSmfipHeaderLeadingSpace));
+          // libmilter drops the connection on packets over 64 KiB - 1; like Postfix's
+          // header_size_limit, a giant (folded) header reaches the milter truncated.
+          value.resize(std::min(value.size(), kMilterChunkSize - std::min(kMilterChunkSize, f.name.size() + 2)));
+          encode_header(out_, f.name, value);
           if (await(kSmfipNrHeader, Stage::kHeaders)) return;
           break;
         }
@@ -462,6 +466,7 @@ void MilterSession::finish(MilterVerdict verdict, std::string reply) {
     result_.new_sender.reset();
     result_.new_sender_args.clear();
   }
+  if (verdict != MilterVerdict::kQuarantine) result_.quarantine_reason.clear();
   // A decision before EOB leaves libmilter inside a message: ABORT resets it (and runs the
   // milter's xxfi_abort) before QUIT closes the conversation, as Postfix's RSET path does.
   if (in_transaction_ && stage_ != Stage::kDone) encode_abort(out_);

@@ -20,8 +20,9 @@
 // then CONTINUE or ACCEPT -> kContinue when it edited anything, kQuarantine when it asked
 // for quarantine, else kAccept.
 // Failures (failed = true): malformed or oversized packet, unexpected reply, closed stream,
-// limits exceeded. Output is then cleared: the caller closes the connection and applies its
-// default action (Postfix milter_default_action).
+// limits exceeded. Output is then cleared and the verdict is kTempFail with no edits: the
+// caller closes the connection and applies its default action (Postfix
+// milter_default_action).
 // Limits: one packet <= MilterLimits::max_packet_bytes (checked from the length word); the
 // sum of SMFIR_REPLBODY chunks <= max_replaced_body_bytes; header and recipient edits <=
 // max_edits entries and max_edit_bytes in total. Bytes after the verdict are ignored.

@@ -318,6 +318,19 @@ TEST(MilterSession, SkipEndsTheBodyEarly) {
   EXPECT_EQ(chunks, 4u);  // 3 * 65535 + 2 bytes
 }
 
+// libmilter refuses packets over 64 KiB - 1: a giant folded header goes out truncated.
+TEST(MilterSession, GiantHeaderIsTruncatedToOnePacket) {
+  const std::string content = "X-Big: " + std::string(40000, 'a') + "\r\n " + std::string(40000, 'b') + "\r\n\r\nbody\r\n";
+  MilterMessage m = message();
+  m.content = content;
+  FakeMilter milter;
+  MilterSession s(m, {});
+  EXPECT_EQ(milter.run(s).verdict, MilterVerdict::kAccept);
+  const auto* h = milter.first('L');
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->strings[0].size() + h->strings[1].size() + 2, kMilterChunkSize);
+}
+
 TEST(MilterSession, RepliesFedOneByteAtATime) {
   FakeMilter milter;
   milter.feed_step = 1;
