@@ -61,7 +61,7 @@ class LogicalLines {
 
 }  // namespace table_file
 
-// StringHash - lets the maps below be searched with a string_view.
+// PolicyStringHash - lets the sets and maps below be searched with a string_view.
 struct PolicyStringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
