@@ -13,9 +13,9 @@ build_pkgs=(g++ cmake ninja-build pkg-config make
 # Real peers for integration tests and benchmarks: swaks (+ its TLS modules), smtplib + aiosmtpd, Postfix's
 # smtp-source/smtp-sink, openssl s_client, dnsmasq for MX/A records on loopback, mkpasswd
 # (whois) for the crypt(3) hashes of AUTH users, opendkim (a real milter) and python3-milter
-# (milters scripted by the tests).
+# (milters scripted by the tests), python3-dkim (checks the signatures opendkim adds).
 test_pkgs=(python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl postfix dnsmasq-base openssl
-  procps strace whois opendkim opendkim-tools python3-milter)
+  procps strace whois opendkim opendkim-tools python3-milter python3-dkim)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")

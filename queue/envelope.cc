@@ -19,6 +19,7 @@
 //     u32 attempts, str last_reply
 // Version 2 appends: i64 deliver_by_us, u8 by_mode (ByMode: 0..2), u8 by_trace (0/1),
 //   u8 delay_warned (0/1). Version 1 records still decode (those fields default).
+// Version 3 appends: u8 held (0/1), str hold_reason. Older records decode as not held.
 // decode_envelope() accepts exactly this: unknown version, out-of-range enum or bool bytes,
 // truncation and trailing bytes all give nullopt. Lengths and counts are checked against the
 // bytes that remain before anything is allocated, so hostile input cannot over-allocate.
@@ -95,7 +96,7 @@ class Reader {
 // encode_envelope - the version-1 record described at the top of this file.
 std::string encode_envelope(const Envelope& env) {
   std::string out;
-  size_t estimate = 64 + env.sender.size() + env.envid.size() + env.client_address.size() + env.helo.size();
+  size_t estimate = 72 + env.hold_reason.size() + env.sender.size() + env.envid.size() + env.client_address.size() + env.helo.size();
   for (const Recipient& r : env.recipients) {
     estimate += kMinRecipientBytes + r.address.size() + r.orcpt.size() + r.last_reply.size();
   }
@@ -125,6 +126,8 @@ std::string encode_envelope(const Envelope& env) {
   w.u8(static_cast<uint8_t>(env.by_mode));
   w.u8(env.by_trace ? 1 : 0);
   w.u8(env.delay_warned ? 1 : 0);
+  w.u8(env.held ? 1 : 0);
+  w.str(env.hold_reason);
   return out;
 }
 
@@ -165,6 +168,11 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
     env.by_mode = static_cast<ByMode>(mode);
     env.by_trace = trace == 1;
     env.delay_warned = warned == 1;
+  }
+  if (version >= 3) {
+    uint8_t held = 0;
+    if (!r.u8(held) || held > 1 || !r.str(env.hold_reason)) return std::nullopt;
+    env.held = held == 1;
   }
   if (r.remaining() != 0) return std::nullopt;
   return env;

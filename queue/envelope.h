@@ -14,7 +14,7 @@
 
 namespace correo {
 
-constexpr uint8_t kEnvelopeVersion = 2;  // 2 adds DELIVERBY and the delay-warning flag
+constexpr uint8_t kEnvelopeVersion = 3;  // 2 adds DELIVERBY and the delay-warning flag; 3 the hold state
 
 // DSN NOTIFY bits (RFC 3461 §4.1); 0 = not given (default: FAILURE, and DELAY at our choice).
 enum NotifyBits : uint8_t { kNotifyNever = 1, kNotifySuccess = 2, kNotifyFailure = 4, kNotifyDelay = 8 };
@@ -49,6 +49,10 @@ struct Envelope {
   ByMode by_mode = ByMode::kNone;
   bool by_trace = false;       // BY=...T: trace requested (passed on)
   bool delay_warned = false;   // a delay DSN was sent (queue.delay_warning or BY=;N)
+  // Held by policy (header_checks HOLD, milter quarantine): stored without a schedule entry,
+  // so it stays in the queue, undelivered, until an operator releases or deletes it.
+  bool held = false;
+  std::string hold_reason;
 };
 
 std::string encode_envelope(const Envelope& env);

@@ -425,7 +425,8 @@ rocksdb::Status Spool::Impl::add_to_batch(rocksdb::WriteBatch& batch, const Comm
       const uint64_t due = req.new_due_us > 0 ? static_cast<uint64_t>(req.new_due_us) : now;
       s = batch.Put(msg_cf_, key, req.body);
       if (s.ok()) s = batch.Put(env_cf_, key, encode_envelope(req.envelope));
-      if (s.ok()) s = batch.Put(sched_cf_, sched_key(due, id), rocksdb::Slice());
+      // A held message gets no schedule entry: the scheduler never sees it until released.
+      if (s.ok() && !req.envelope.held) s = batch.Put(sched_cf_, sched_key(due, id), rocksdb::Slice());
       break;
     }
     case CommitOp::kUpdate:

@@ -50,7 +50,8 @@ struct StoredMessage {
 };
 
 // CommitOp - what a request does, all in one WriteBatch with the rest of its batch.
-//   kStore:  a new message: msg + env + sched(due, id) (due = new_due_us, 0 = now).
+//   kStore:  a new message: msg + env + sched(due, id) (due = new_due_us, 0 = now); a held
+//            envelope (policy HOLD) gets no sched entry.
 //   kUpdate: the scheduler's verdict: env rewritten, sched(old_due_us) -> sched(new_due_us).
 //   kRemove: the message is done: msg, env and sched(old_due_us) deleted.
 // kUpdate/kRemove may carry new messages (bounces) stored atomically with them, so a crash

@@ -22,6 +22,8 @@
 #include "relay/common/snapshot.h"
 #include "relay/config/config.h"
 #include "relay/delivery/scheduler.h"
+#include "relay/policy/greylist.h"
+#include "relay/policy/policy.h"
 #include "relay/server/listener.h"
 #include "relay/server/worker.h"
 #include "tls/tls_context.h"
@@ -67,6 +69,12 @@ Result<std::shared_ptr<const UserTable>> load_users(const Config& config) {
   return users;
 }
 
+Result<std::shared_ptr<const PolicyTables>> load_tables(const Config& config) {
+  auto tables = load_policy_tables(config.policy);
+  if (!tables) return Error{config.path + ": policy: " + tables.error().message};
+  return tables;
+}
+
 int check_config(const char* path) {
   ConfigLoad load = load_config(path);
   for (const auto& e : load.errors) fprintf(stderr, "%s\n", e.text.c_str());
@@ -80,13 +88,24 @@ int check_config(const char* path) {
     fprintf(stderr, "%s\n", users.error().message.c_str());
     rc = 1;
   }
+  if (auto tables = load_tables(load.config); !tables) {
+    fprintf(stderr, "%s\n", tables.error().message.c_str());
+    rc = 1;
+  }
   if (rc == 0) printf("%s: ok\n", path);
   return rc;
 }
 
 // reload_files - SIGHUP: certificates and users are replaced only when the new files load;
 // otherwise the old ones stay in service and the error is logged. Open sessions keep theirs.
-void reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, Snapshot<UserTable>& users) {
+void reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, Snapshot<UserTable>& users,
+                  Policy& policy) {
+  if (auto tables = load_tables(config)) {
+    policy.tables().set(tables.value());
+    LogLine(LogLevel::kInfo, "reloaded").kv("what", "policy_maps");
+  } else {
+    LogLine(LogLevel::kError, "reload_failed").kv("what", "policy_maps").kv("error", tables.error().message);
+  }
   if (!config.tls.cert.empty()) {
     auto ctx = load_certificate(config);
     if (ctx) {
@@ -109,7 +128,7 @@ void reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, 
 }
 
 // log_stats - the figures the ingest benchmark reads: fsync batch sizes and latencies.
-void log_stats(const SpoolStats& spool, const std::vector<std::unique_ptr<Worker>>& workers) {
+void log_stats(const SpoolStats& spool, const std::vector<std::unique_ptr<Worker>>& workers, const Policy& policy) {
   WorkerStats total;
   for (const auto& w : workers) {
     total.connections += w->stats().connections;
@@ -132,6 +151,8 @@ void log_stats(const SpoolStats& spool, const std::vector<std::unique_ptr<Worker
       .kv("commit_us_p99", total.commit_latency_us.quantile(0.99))
       .kv("commit_us_p999", total.commit_latency_us.quantile(0.999))
       .kv("commit_us_max", total.commit_latency_us.max());
+  LogLine rejected(LogLevel::kInfo, "policy_stats");
+  for (size_t r = 0; r < kRejectReasonCount; ++r) rejected.kv(std::string("rejected_") + std::string(reason_name(r)), policy.rejected(r));
 }
 
 int run(const char* config_path) {
@@ -203,7 +224,36 @@ int run(const char* config_path) {
       LogLine(LogLevel::kInfo, "auth_ready").kv("users", static_cast<uint64_t>(table.value()->size()));
     }
   }
+  Policy policy(config);
+  std::unique_ptr<GreylistService> greylist;
+  {
+    auto tables = load_tables(config);
+    if (!tables) {
+      LogLine(LogLevel::kError, "start_failed").kv("reason", "config_files").kv("error", tables.error().message);
+      return 1;
+    }
+    policy.tables().set(tables.value());
+    if (config.policy.greylist.enabled) {
+      GreylistOptions options;
+      options.dir = config.server.state_dir + "/greylist";
+      options.delay = std::chrono::duration_cast<std::chrono::seconds>(config.policy.greylist.delay);
+      options.retry_window = std::chrono::duration_cast<std::chrono::seconds>(config.policy.greylist.retry_window);
+      options.pass_lifetime = std::chrono::duration_cast<std::chrono::seconds>(config.policy.greylist.pass_lifetime);
+      options.auto_allow_clients = config.policy.greylist.auto_allow_clients;
+      std::vector<int> wake_fds;
+      for (unsigned w = 0; w < config.server.workers; ++w) wake_fds.push_back(spool->completion_fd(w));
+      auto service = GreylistService::open(options, std::move(wake_fds));
+      if (!service) {
+        LogLine(LogLevel::kError, "start_failed").kv("reason", "greylist").kv("error", service.error().message);
+        return 1;
+      }
+      greylist = std::move(service.value());
+      greylist->start();
+      policy.set_greylist(greylist.get());
+    }
+  }
   WorkerServices services;
+  services.policy = &policy;
   services.tls = config.tls.cert.empty() ? nullptr : &tls;
   services.auth = auth.get();
   services.users = auth ? &users : nullptr;
@@ -248,8 +298,8 @@ int run(const char* config_path) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // Certificates and users now; the rest of the config needs a restart (for now).
-      reload_files(config, tls, auth.get(), users);
+      // Certificates, users and policy maps now; the rest of the config needs a restart (for now).
+      reload_files(config, tls, auth.get(), users, policy);
       continue;
     }
     LogLine(LogLevel::kInfo, "stopping").kv("signal", strsignal(sig));
@@ -261,8 +311,9 @@ int run(const char* config_path) {
   for (auto& w : workers) w->request_stop();
   for (auto& w : workers) w->join();
   if (auth) auth->stop();  // after the workers: none is waiting for a verdict any more
+  if (greylist) greylist->stop();
   spool->stop();
-  log_stats(spool->stats_snapshot(), workers);
+  log_stats(spool->stats_snapshot(), workers, policy);
   const SchedulerStats ss = scheduler.stats();
   OutboundStats os;
   for (const auto& w : workers) {

@@ -155,6 +155,8 @@ int cmd_show(const std::string& dir, const std::string& id_text) {
   field("envid", printable(e.envid));
   field("client_address", printable(e.client_address));
   field("helo", printable(e.helo));
+  field("held", e.held ? "yes" : "no");
+  if (e.held) field("hold_reason", printable(e.hold_reason));
   field("recipients", std::to_string(e.recipients.size()));
   for (const Recipient& r : e.recipients) {
     std::string v = "<" + printable(r.address) + "> notify=" + notify_text(r.notify) +

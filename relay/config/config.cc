@@ -5,7 +5,7 @@
 // each key's type and range, and collects every problem as "FILE:LINE: key: problem", so one
 // --check-config run reports them all. Unknown keys are errors (with a "did you mean" hint when
 // one is close), never silently ignored. Sections CONFIG.md names but this build does not
-// implement yet ([transport], [dns], [delivery], [tls], [auth], [metrics], [admin]) are rejected
+// implement yet ([metrics], [admin]) are rejected
 // rather than accepted and ignored. toml11 throws on syntax errors; nothing escapes load_config.
 #include "relay/config/config.h"
 
@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "queue/queue_id.h"
+#include "relay/config/config_policy.h"
 #include "relay/config/config_reader.h"
 
 namespace correo {
@@ -65,7 +66,10 @@ void load_server(Diagnostics& d, const toml::value& table, ServerConfig& out) {
 }
 
 // load_listeners - [[listener]]: where we accept connections; duplicates are errors.
-void load_listeners(Diagnostics& d, const toml::value& array, std::vector<ListenerConfig>& out) {
+// milter_names[i] - listener i's `milters` list, resolved once [policy] is loaded.
+using MilterNames = std::vector<std::optional<std::vector<std::string>>>;
+void load_listeners(Diagnostics& d, const toml::value& array, std::vector<ListenerConfig>& out,
+                    MilterNames& milter_names) {
   if (!array.is_array()) {
     d.add(array, "listener", "must be an array of tables (write [[listener]]), not " +
                                  type_name(array));
@@ -85,6 +89,8 @@ void load_listeners(Diagnostics& d, const toml::value& array, std::vector<Listen
     std::optional<IpAddress> address = IpAddress::parse(listener.address);
     bool port_ok = true;
     std::optional<bool> require_tls, auth, require_auth;  // unset = the mode's default
+    std::optional<CheckSet> checks;
+    std::optional<std::vector<std::string>> milters;
     auto optional_bool = [&](std::optional<bool>& out) -> KeyLoader {
       return [&d, &out](const toml::value& v, const std::string& key) {
         bool value = false;
@@ -114,7 +120,11 @@ void load_listeners(Diagnostics& d, const toml::value& array, std::vector<Listen
       {"require_tls", optional_bool(require_tls)},
       {"auth", optional_bool(auth)},
       {"require_auth", optional_bool(require_auth)},
+      {"checks", listener_checks_key(d, checks)},
+      {"milters", listener_milters_key(d, milters)},
     });
+    listener.checks = checks.value_or(default_checks(listener.mode != ListenerMode::kSmtp));
+    milter_names.push_back(std::move(milters));
     listener.require_tls = require_tls.value_or(listener.mode == ListenerMode::kSubmission);
     listener.auth = auth.value_or(listener.mode != ListenerMode::kSmtp);
     listener.require_auth = require_auth.value_or(listener.mode != ListenerMode::kSmtp);
@@ -181,29 +191,6 @@ void load_domains(Diagnostics& d, const toml::value& table, const std::string& p
   }
 }
 
-// load_networks - relay.networks: CIDR networks allowed to relay anywhere.
-void load_networks(Diagnostics& d, const toml::value& array, const std::string& prefix,
-                   std::vector<Cidr>& out) {
-  if (!array.is_array()) {
-    d.add(array, prefix, "must be an array of CIDR strings, not " + type_name(array));
-    return;
-  }
-  const auto& elements = array.as_array();
-  for (size_t i = 0; i < elements.size(); ++i) {
-    const std::string key = prefix + "[" + std::to_string(i) + "]";
-    auto text = read_string(d, elements[i], key);
-    if (!text) continue;
-    auto cidr = Cidr::parse(*text);
-    if (!cidr) {
-      d.add(elements[i], key,
-            in_quotes(*text) + " is not a CIDR network (like \"10.0.0.0/8\" or \"::1/128\"; " +
-                "host bits must be zero)");
-      continue;
-    }
-    out.push_back(*cidr);
-  }
-}
-
 // load_relay - [relay]: who may relay and where accepted mail goes.
 void load_relay(Diagnostics& d, const toml::value& table, RelayConfig& out) {
   walk_table(d, table, "relay", {
@@ -211,7 +198,7 @@ void load_relay(Diagnostics& d, const toml::value& table, RelayConfig& out) {
        load_domains(d, v, key, out.domains);
      }},
     {"networks", [&](const toml::value& v, const std::string& key) {
-       load_networks(d, v, key, out.networks);
+       read_networks(d, v, key, out.networks);
      }},
     {"relayhost", [&](const toml::value& v, const std::string& key) {
        auto s = read_string(d, v, key);
@@ -403,10 +390,11 @@ KeyLoader section(Diagnostics& d, Out& out,
 
 // load_root - the top level: known sections, unsupported sections, unknown names.
 void load_root(Diagnostics& d, const toml::value& root, Config& config) {
+  MilterNames milter_names;
   const std::vector<KeySpec> specs = {
       {"server", section(d, config.server, &load_server)},
       {"listener", [&](const toml::value& v, const std::string&) {
-         load_listeners(d, v, config.listeners);
+         load_listeners(d, v, config.listeners, milter_names);
        }},
       {"limits", section(d, config.limits, &load_limits)},
       {"relay", section(d, config.relay, &load_relay)},
@@ -417,6 +405,7 @@ void load_root(Diagnostics& d, const toml::value& root, Config& config) {
       {"tls", section(d, config.tls, &load_tls)},
       {"auth", section(d, config.auth, &load_auth)},
       {"submission", section(d, config.submission, &load_submission)},
+      {"policy", section(d, config.policy, &load_policy)},
       {"log", section(d, config.log, &load_log)},
   };
   std::vector<std::string_view> known;
@@ -436,6 +425,10 @@ void load_root(Diagnostics& d, const toml::value& root, Config& config) {
     }
   }
   check_listener_needs(d, root, config);
+  for (size_t i = 0; i < config.listeners.size() && i < milter_names.size(); ++i) {
+    resolve_listener_milters(d, root.at("listener").as_array()[i], "listener[" + std::to_string(i) + "]",
+                             milter_names[i], config.policy, config.listeners[i]);
+  }
 }
 
 // default_hostname - gethostname(), or "localhost" when that fails.
@@ -452,7 +445,10 @@ void resolve_defaults(Config& config) {
     const unsigned cpus = std::thread::hardware_concurrency();
     config.server.workers = std::clamp(cpus, 1u, kMaxWorkers);
   }
-  if (config.listeners.empty()) config.listeners.push_back(ListenerConfig{});
+  if (config.listeners.empty()) {
+    config.listeners.push_back(ListenerConfig{});
+    for (uint32_t i = 0; i < config.policy.milters.size(); ++i) config.listeners.back().milters.push_back(i);
+  }
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "relay/common/cidr.h"
 #include "relay/common/log.h"
 #include "relay/common/result.h"
+#include "relay/config/policy_config.h"
 
 namespace correo {
 
@@ -38,6 +39,12 @@ struct ListenerConfig {
   bool require_tls = false;   // MAIL (and AUTH) refused with 530 5.7.0 until STARTTLS
   bool auth = false;          // AUTH offered (after TLS unless auth.allow_plaintext)
   bool require_auth = false;  // MAIL refused with 530 5.7.0 until AUTH
+  // Policy checks this listener runs (key `checks`, default by mode: default_checks()).
+  // A check also needs its [policy] settings to do anything.
+  CheckSet checks = default_checks(false);
+  // Indexes into policy.milters this listener calls, in order (key `milters`: names;
+  // default: every milter).
+  std::vector<uint32_t> milters;
 };
 
 struct ServerConfig {
@@ -170,6 +177,7 @@ struct Config {
   TlsConfig tls;
   AuthConfig auth;
   SubmissionConfig submission;
+  PolicyConfig policy;
   LogConfig log;
 };
 

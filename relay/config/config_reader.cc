@@ -432,4 +432,27 @@ bool require_table(Diagnostics& d, const toml::value& v, const std::string& key)
   return false;
 }
 
+// read_networks - an array of CIDR strings (relay.networks, policy.client_allow).
+void read_networks(Diagnostics& d, const toml::value& array, const std::string& prefix,
+                   std::vector<Cidr>& out) {
+  if (!array.is_array()) {
+    d.add(array, prefix, "must be an array of CIDR strings, not " + type_name(array));
+    return;
+  }
+  const auto& elements = array.as_array();
+  for (size_t i = 0; i < elements.size(); ++i) {
+    const std::string key = prefix + "[" + std::to_string(i) + "]";
+    auto text = read_string(d, elements[i], key);
+    if (!text) continue;
+    auto cidr = Cidr::parse(*text);
+    if (!cidr) {
+      d.add(elements[i], key,
+            in_quotes(*text) + " is not a CIDR network (like \"10.0.0.0/8\" or \"::1/128\"; " +
+                "host bits must be zero)");
+      continue;
+    }
+    out.push_back(*cidr);
+  }
+}
+
 }  // namespace correo::config_detail

@@ -162,6 +162,9 @@ KeyLoader bool_key(Diagnostics& d, bool& out);
 // duration_key - a loader storing a duration.
 KeyLoader duration_key(Diagnostics& d, Duration& out, bool allow_zero);
 
+// read_networks - an array of CIDR strings ("10.0.0.0/8", "::1/128") appended to out.
+void read_networks(Diagnostics& d, const toml::value& array, const std::string& prefix, std::vector<Cidr>& out);
+
 // require_table - a section must be a table; says how to write it when not.
 bool require_table(Diagnostics& d, const toml::value& v, const std::string& key);
 

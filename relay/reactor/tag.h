@@ -21,6 +21,9 @@ enum class Op : uint8_t {
   kOutRecv = 8,    // slot = outbound connection
   kOutSend = 9,    // slot = outbound connection
   kDnsPoll = 10,   // slot = c-ares socket fd, generation = that fd's watch generation
+  kMilterConnect = 11,  // slot = milter run
+  kMilterRecv = 12,     // slot = milter run
+  kMilterSend = 13,     // slot = milter run
 };
 
 struct Tag {

@@ -57,6 +57,8 @@ class Outbound final : public DnsEventSink {
   void shutdown();   // close everything (jobs in hand are answered as deferred)
   size_t active() const { return open_; }
   const OutboundStats& stats() const { return stats_; }
+  // resolver - the worker's c-ares channel, shared with the inbound policy checks.
+  Resolver& resolver() { return *resolver_; }
 
   // DnsEventSink
   void watch(int fd, bool readable, bool writable) override;

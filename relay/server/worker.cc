@@ -1,12 +1,14 @@
 // worker.cc - the event loop: accept, receive, feed the session, send its replies, hand
 // messages to the spool and answer when the spool says they are durable.
 #include "relay/server/worker.h"
+#include "relay/server/worker_conn.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -36,64 +38,6 @@ std::string peer_ip(int fd) {
 
 }  // namespace
 
-// Conn - one client connection: socket, session and the I/O in flight for it.
-struct Worker::Conn final : SessionHost {
-  Worker* worker = nullptr;
-  uint32_t slot = 0;
-  uint32_t generation = 0;
-  int fd = -1;
-  size_t listener = 0;
-  std::unique_ptr<Session> session;
-  std::unique_ptr<TlsStream> tls;  // set from STARTTLS or, on smtps, from accept
-  bool implicit_tls = false;       // smtps: the greeting waits for the handshake
-  bool tls_notified = false;       // our close_notify is queued
-  std::string sending;  // bytes handed to the kernel; never touched while send_inflight
-  size_t sent = 0;
-  std::unique_ptr<char[]> recv_buf;  // only without a buffer ring
-  bool recv_inflight = false;
-  bool send_inflight = false;
-  bool commit_pending = false;
-  bool closing = false;
-  Clock::time_point connected_at;
-  Clock::time_point last_activity;
-
-  Tag tag(Op op) const { return Tag{op, generation, slot}; }
-
-  uint64_t next_queue_id() override { return worker->ids_.next(); }
-  bool submit(CommitRequest& request) override {
-    request.cookie = Tag{Op::kIgnore, generation, slot}.pack();
-    if (!worker->spool_.submit(worker->index_, request)) return false;
-    commit_pending = true;
-    return true;
-  }
-  bool storage_available(uint64_t bytes) override { return worker->spool_.has_room_for(bytes); }
-  bool flush_domain(std::string_view domain, bool subdomains) override {
-    return worker->scheduler_.request_flush_domain(domain, subdomains);
-  }
-  void on_accepted(uint64_t latency_us) override {
-    ++worker->stats_.messages;
-    worker->stats_.commit_latency_us.record(latency_us);
-  }
-  bool verify_credentials(std::string& user, std::string& password) override {
-    if (!worker->services_.auth) {
-      wipe(password);
-      return false;
-    }
-    AuthRequest request;
-    request.worker = worker->index_;
-    request.cookie = tag(Op::kIgnore).pack();
-    request.client_ip = session->client_ip();
-    request.user = user;
-    request.password = std::move(password);
-    wipe(password);
-    return worker->services_.auth->submit(request);  // wipes request.password
-  }
-  bool sender_allowed(std::string_view user, std::string_view address) override {
-    const auto& users = worker->users_.current();
-    return users && users->owns(user, address);
-  }
-};
-
 Worker::Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler,
                std::vector<ListenSocket> sockets, uint64_t id_floor, WorkerServices services)
     : index_(index),
@@ -104,7 +48,20 @@ Worker::Worker(unsigned index, const Config& config, Spool& spool, Scheduler& sc
       ids_(index, id_floor),
       services_(services),
       tls_ctx_(services.tls),
-      users_(services.users) {}
+      users_(services.users),
+      policy_tables_(services.policy ? &services.policy->tables() : nullptr) {
+  if (services_.policy) {
+    for (const DnsblSite& site : services_.policy->dnsbl_sites()) {
+      auto it = std::find(dnsbl_zones_.begin(), dnsbl_zones_.end(), site.zone);
+      if (it == dnsbl_zones_.end()) {
+        dnsbl_zones_.push_back(site.zone);
+        dnsbl_sites_by_zone_.emplace_back();
+        it = dnsbl_zones_.end() - 1;
+      }
+      dnsbl_sites_by_zone_[static_cast<size_t>(it - dnsbl_zones_.begin())].push_back(&site);
+    }
+  }
+}
 
 Worker::~Worker() {
   request_stop();
@@ -134,6 +91,7 @@ void Worker::run(std::promise<Status>& ready) {
   if (ok) loop();
   if (outbound_) outbound_stats_ = outbound_->stats();
   outbound_.reset();
+  milters_.reset();
   buffers_.reset();
   ring_.reset();
 }
@@ -152,6 +110,7 @@ Status Worker::setup() {
     }
   }
   outbound_ = std::make_unique<Outbound>(index_, config_, *ring_, scheduler_);
+  milters_ = std::make_unique<MilterRunner>(config_, *ring_);
   if (Status st = outbound_->init(); !st) return st;
   LogLine(LogLevel::kInfo, "worker_ready").kv("worker", index_).kv("ring", ring_->features().describe())
       .kv("buffer_ring", buffers_ != nullptr);
@@ -187,7 +146,7 @@ void Worker::loop() {
         if (Conn* c = lookup(t); c && !c->closing && !c->recv_inflight) arm_recv(*c);
       }
     }
-    if (shutting_down_ && active_ == 0 && outbound_->active() == 0) break;
+    if (shutting_down_ && active_ == 0 && outbound_->active() == 0 && milters_->active() == 0) break;
   }
 }
 
@@ -214,6 +173,10 @@ void Worker::handle(io_uring_cqe* cqe) {
     case Op::kOutSend:
     case Op::kDnsPoll:
       return outbound_->handle(tag, cqe->res, cqe->flags);
+    case Op::kMilterConnect:
+    case Op::kMilterRecv:
+    case Op::kMilterSend:
+      return milters_->handle(tag, cqe->res, cqe->flags);
     case Op::kIgnore:
       return;
   }
@@ -285,14 +248,7 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
   ++stats_.connections;
   LogLine(LogLevel::kDebug, "connect").kv("client", c.session->client_ip()).kv("listener", sockets_[listener].name)
       .kv("worker", index_);
-  if (policy.mode == ListenerMode::kSmtps) {
-    // RFC 8314: TLS from the first byte; the greeting is sent once the handshake is done.
-    c.implicit_tls = true;
-    if (!begin_tls(c)) return begin_close(c);
-  } else {
-    c.session->start();
-  }
-  service(c);
+  screen(c, policy);  // starts the session, or holds/refuses its greeting
 }
 
 // begin_tls - a server-side TLS stream on the current certificate (SIGHUP may have
@@ -376,6 +332,12 @@ void Worker::on_recv(Conn& c, int res, uint32_t flags) {
   }
   const char* data = has_buffer ? buffers_->buffer(bid) : c.recv_buf.get();
   c.last_activity = Clock::now();
+  if (c.screening) {  // only armed for the pregreet test: the client spoke first
+    if (has_buffer) buffers_->recycle(bid);
+    c.screening = false;
+    c.session->reject_pregreet();
+    return service(c);
+  }
   const std::string_view bytes(data, static_cast<size_t>(res));
   if (c.tls) {
     on_tls_recv(c, bytes);  // TLS copied the ciphertext
@@ -440,6 +402,11 @@ void Worker::on_send(Conn& c, int res) {
 void Worker::service(Conn& c) {
   if (c.closing) return maybe_free(c);
   Session& s = *c.session;
+  if (hold_for_tarpit(c)) return;
+  if (c.screening) {  // no greeting yet; read only to catch early talkers
+    if (c.pregreet && !c.recv_inflight) arm_recv(c);
+    return;
+  }
   flush(c);
   if (!s.paused() && s.has_pending_input()) {
     s.resume();
@@ -477,6 +444,12 @@ void Worker::maybe_free(Conn& c) {
       .kv("messages", c.session->messages_accepted()).kv("duration_ms", static_cast<int64_t>(ms));
   close(c.fd);
   c.fd = -1;
+  release_admission(c);
+  c.screening = c.pregreet = c.dnsbl_starting = false;
+  c.dnsbl_pending = 0;
+  c.dnsbl_score = 0;
+  c.dnsbl_zones.clear();
+  c.tarpit_until = {};
   c.session.reset();
   c.tls.reset();
   c.implicit_tls = c.tls_notified = false;
@@ -502,6 +475,14 @@ void Worker::on_tick() {
   for (auto& cp : conns_) {
     Conn& c = *cp;
     if (c.fd < 0 || c.closing || c.commit_pending) continue;
+    if (c.screening) {
+      screen_tick(c, now);
+      continue;
+    }
+    if (c.tarpit_until != Clock::time_point{}) {
+      tarpit_tick(c, now);
+      if (c.fd < 0 || c.closing) continue;
+    }
     if (shutting_down_ && (now >= shutdown_deadline_ || c.session->phase() == SessionPhase::kCommand)) {
       // Between transactions: 421 now. Past the grace period an unfinished message is
       // dropped unacknowledged (the client keeps responsibility for it).
@@ -516,6 +497,7 @@ void Worker::on_tick() {
     }
   }
   outbound_->tick();
+  milters_->tick();
   arm_tick();
 }
 
@@ -540,6 +522,7 @@ void Worker::on_spool_wake() {
   }
   // The scheduler and the AUTH verifier wake us through the same eventfd.
   take_auth_results();
+  take_greylist_results();
   if (!shutting_down_) outbound_->take_jobs();
   arm_spool_wake();
 }

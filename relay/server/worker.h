@@ -27,8 +27,10 @@
 #include "relay/common/histogram.h"
 #include "relay/common/snapshot.h"
 #include "relay/config/config.h"
+#include "relay/policy/policy.h"
 #include "relay/reactor/ring.h"
 #include "relay/reactor/tag.h"
+#include "relay/server/milter_runner.h"
 #include "relay/server/outbound.h"
 #include "relay/server/listener.h"
 #include "relay/smtp/session.h"
@@ -42,6 +44,7 @@ struct WorkerServices {
   const TlsContextSlot* tls = nullptr;
   AuthService* auth = nullptr;
   const Snapshot<UserTable>* users = nullptr;  // for submission.enforce_sender
+  Policy* policy = nullptr;                    // anti-spam checks (null = none)
 };
 
 struct WorkerStats {
@@ -95,6 +98,18 @@ class Worker {
   void arm_spool_wake();
   void on_spool_wake();
   void take_auth_results();
+
+  // Connection screening before the greeting (worker_screen.cc).
+  void screen(Conn& c, const ListenerConfig& listener);
+  void start_dnsbl(Conn& c, const IpAddress& ip);
+  void on_dnsbl_answer(Tag tag, size_t zone, const AddressAnswer& answer);
+  void screen_tick(Conn& c, Clock::time_point now);
+  void finish_screening(Conn& c);
+  void release_admission(Conn& c);
+  // Policy queries, greylisting, milters and the tarpit (worker_policy.cc).
+  void take_greylist_results();
+  bool hold_for_tarpit(Conn& c);
+  void tarpit_tick(Conn& c, Clock::time_point now);
   void begin_shutdown();
   Conn* lookup(Tag tag);
   Conn& allocate();
@@ -108,6 +123,10 @@ class Worker {
   WorkerServices services_;
   SnapshotCache<TlsContext> tls_ctx_;
   SnapshotCache<UserTable> users_;
+  SnapshotCache<PolicyTables> policy_tables_;
+  // DNSBL zones (distinct) and, per zone, the sites that use it (policy.dnsbl.sites).
+  std::vector<std::string> dnsbl_zones_;
+  std::vector<std::vector<const DnsblSite*>> dnsbl_sites_by_zone_;
   std::string tls_plain_;  // scratch: plaintext of one receive, handed to the session
   std::atomic<bool> stop_{false};
   bool shutting_down_ = false;
@@ -117,6 +136,7 @@ class Worker {
   std::unique_ptr<Ring> ring_;
   std::unique_ptr<BufferRing> buffers_;  // null when the kernel lacks buffer rings
   std::unique_ptr<Outbound> outbound_;    // delivery: destinations, connections, DNS
+  std::unique_ptr<MilterRunner> milters_;  // policy.milter conversations
   OutboundStats outbound_stats_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<uint32_t> free_slots_;

@@ -6,6 +6,7 @@
 
 #include "relay/common/ascii.h"
 #include "relay/common/log.h"
+#include "relay/policy/policy.h"
 
 namespace correo {
 
@@ -19,6 +20,8 @@ const char* to_string(SessionPhase phase) {
     case SessionPhase::kStartTls: return "starttls";
     case SessionPhase::kAuthResponse: return "auth_response";
     case SessionPhase::kAwaitAuth: return "await_auth";
+    case SessionPhase::kAwaitPolicy: return "await_policy";
+    case SessionPhase::kAwaitMilter: return "await_milter";
     case SessionPhase::kClosed: return "closed";
   }
   return "unknown";
@@ -52,9 +55,22 @@ void Session::start(bool refuse) {
   out_ += " ESMTP correo\r\n";
 }
 
+void Session::start_refusing(std::string_view enhanced, std::string_view text) {
+  refusing_ = true;
+  append_reply(out_, 554, enhanced, text);
+}
+
+void Session::reject_pregreet() {
+  if (Policy* p = host_.policy()) p->count(reason_index(Check::kPregreet));
+  LogLine(LogLevel::kInfo, "reject").kv("client", client_ip_).kv("check", "pregreet")
+      .kv("reply", "554 5.5.1 Error: talked before the greeting");
+  close_with(554, "5.5.1", "Error: talked before the greeting");
+}
+
 bool Session::paused() const {
   return phase_ == SessionPhase::kAwaitCommit || phase_ == SessionPhase::kStartTls ||
-         phase_ == SessionPhase::kAwaitAuth || out_.size() >= config_.limits.output_buffer;
+         phase_ == SessionPhase::kAwaitAuth || phase_ == SessionPhase::kAwaitPolicy ||
+         phase_ == SessionPhase::kAwaitMilter || tarpit_ != Tarpit::kNone || out_.size() >= config_.limits.output_buffer;
 }
 
 std::chrono::milliseconds Session::timeout() const {
@@ -115,6 +131,8 @@ size_t Session::process(std::string_view in) {
       case SessionPhase::kAwaitCommit:
       case SessionPhase::kStartTls:
       case SessionPhase::kAwaitAuth:
+      case SessionPhase::kAwaitPolicy:
+      case SessionPhase::kAwaitMilter:
       case SessionPhase::kClosed:
         break;
     }
@@ -169,6 +187,12 @@ void Session::reply_error(uint16_t code, std::string_view enhanced, std::string_
   append_reply(out_, code, enhanced, text);
   if (code >= 400 && ++errors_ >= config_.limits.errors_per_session && !closed()) {
     close_with(421, "4.7.0", config_.server.hostname + " Error: too many errors");
+  }
+  // Tarpit (Postfix smtpd_soft_error_limit + smtpd_error_sleep_time): past tarpit_after
+  // errors every further error costs the client tarpit_delay before anything else happens.
+  if (code >= 400 && !closed() && check_on(Check::kTarpit)) {
+    const uint32_t after = host_.policy()->config().tarpit_after;
+    if (after && errors_ > after) tarpit_ = Tarpit::kRequested;
   }
 }
 

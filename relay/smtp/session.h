@@ -40,11 +40,15 @@
 #include "queue/spool.h"
 #include "relay/common/cidr.h"
 #include "relay/config/config.h"
+#include "relay/policy/policy_types.h"
 #include "relay/smtp/command.h"
 #include "relay/smtp/data_reader.h"
 #include "tls/tls_info.h"
 
 namespace correo {
+
+class Policy;
+struct PolicyTables;
 
 // SessionHost - what a session needs from its worker.
 class SessionHost {
@@ -65,6 +69,20 @@ class SessionHost {
   virtual bool verify_credentials(std::string& user, std::string& password) { return false; }
   // sender_allowed - submission.enforce_sender: does `user` own `address`?
   virtual bool sender_allowed(std::string_view user, std::string_view address) { return false; }
+  // policy - the shared anti-spam state (null = no policy: every check passes).
+  virtual Policy* policy() { return nullptr; }
+  // start_query - an asynchronous policy check. Either answers at once (cache hit: fills
+  // `now`) or later through Session::on_policy_answer. False = it cannot be asked at all
+  // (checker down or busy): the session answers with a temporary failure.
+  virtual bool start_query(const PolicyQuery& query, std::optional<PolicyAnswer>& now) {
+    now = PolicyAnswer{};
+    return true;
+  }
+  // start_milters - run the listener's milters over a finished message; the host answers with
+  // Session::on_milter_result. False = none could be started (the host applied nothing).
+  virtual bool start_milters(const MilterRequest& request) { return false; }
+  // policy_tables - the recipient, alias and header-check maps in force (null = none).
+  virtual const PolicyTables* policy_tables() { return nullptr; }
 };
 
 enum class AuthVerdict : uint8_t { kOk, kBadCredentials, kRateLimited };
@@ -81,6 +99,8 @@ enum class SessionPhase : uint8_t {
   kStartTls,     // "220 Ready to start TLS" said; the worker runs the handshake
   kAuthResponse, // AUTH sent a 334 challenge; the next line is the client's answer
   kAwaitAuth,    // credentials handed to the verifier; input waits
+  kAwaitPolicy,  // a MAIL/RCPT check (DNS, greylisting) is out; input waits
+  kAwaitMilter,  // the finished message is with the milters; input waits
   kClosed,       // QUIT, 421 or fatal: nothing more is read
 };
 const char* to_string(SessionPhase phase);
@@ -93,6 +113,15 @@ class Session {
 
   // start - the greeting; refuse = send 421 instead (too many sessions) and close.
   void start(bool refuse = false);
+  // start_refusing - a 554 greeting for a client connection screening refused (RFC 5321
+  // §3.1): every command but QUIT gets 503 until it leaves or runs out of errors.
+  void start_refusing(std::string_view enhanced, std::string_view text);
+  // refuse - a 421 greeting (connection limits, rates) and close.
+  void refuse(std::string_view enhanced, std::string_view text) { close_with(421, enhanced, text); }
+  // reject_pregreet - the client talked before the greeting: 554 5.5.1 and close.
+  void reject_pregreet();
+  // set_allowlisted - policy.client_allow matched: skip the checks that judge strangers.
+  void set_allowlisted() { allowlisted_ = true; }
   // feed - process newly received bytes.
   void feed(std::string_view bytes);
   // resume - continue after a pause (commit answered, output drained).
@@ -108,6 +137,13 @@ class Session {
   // implicit-TLS listener): back to the pre-EHLO state, now encrypted.
   void on_tls_established(const TlsInfo& info);
   void on_auth_result(AuthVerdict verdict);
+  void on_policy_answer(const PolicyAnswer& answer);
+  void on_milter_result(MilterOutcome outcome);
+  // take_tarpit - after an error reply past policy.tarpit_after: the host holds the output
+  // for tarpit_delay, then calls end_tarpit(); the session stays paused in between. True
+  // once per request.
+  bool take_tarpit();
+  void end_tarpit() { tarpit_ = Tarpit::kNone; }
 
   std::string& output() { return out_; }
   bool closed() const { return phase_ == SessionPhase::kClosed; }
@@ -134,6 +170,17 @@ class Session {
     size_t content_offset = 0;
     size_t queued_rcpts = 0;  // kept for the log line after recipients moved to the spool
     uint64_t queued_size = 0;
+    bool held = false;        // policy HOLD / milter quarantine: queued without a schedule
+    std::string hold_reason;
+    bool discard = false;     // policy DISCARD: acknowledged, never queued
+  };
+  // PendingCheck - a MAIL or RCPT waiting for asynchronous checks, one stage at a time.
+  struct PendingCheck {
+    enum class Stage : uint8_t { kNone, kSenderDomain, kRecipientDomain, kGreylist, kDone };
+    Stage stage = Stage::kNone;
+    bool rcpt = false;                 // RCPT (else MAIL)
+    std::string address;               // as the client gave it, for replies
+    std::vector<Recipient> recipients;  // RCPT: the recipients to add when every check passes
   };
 
   size_t process(std::string_view in);
@@ -155,6 +202,20 @@ class Session {
   bool relay_allowed(const RcptCommand& r) const;
   bool mail_allowed();  // the listener's TLS/AUTH requirements and the sender check
 
+  // Anti-spam checks (session_policy.cc).
+  bool check_on(Check c) const;
+  void reject(size_t reason, uint16_t code, std::string_view enhanced, std::string_view text);
+  bool helo_allowed(std::string_view name);
+  bool mail_rate_allowed();
+  bool expand_recipient(Recipient rcpt, bool relay_domain, std::vector<Recipient>& out);
+  void begin_checks(PendingCheck pending);
+  void run_checks();
+  bool stage_wanted(PendingCheck::Stage stage) const;
+  bool apply_answer(const PolicyAnswer& answer);
+  void checks_passed();
+  bool content_allowed();
+  bool call_milters();
+  void apply_milter_outcome(MilterOutcome& outcome);
   // STARTTLS and AUTH (session_auth.cc).
   enum class AuthMech : uint8_t { kNone, kPlain, kLogin };
   bool tls_offered() const;
@@ -171,7 +232,10 @@ class Session {
   size_t process_data(std::string_view in);
   size_t process_bdat(std::string_view in);
   void finish_message();
-  void fail_message(uint16_t code, std::string_view enhanced, std::string_view text);
+  void queue_message();
+  // fail_message - refuse the finished message; logged as one "reject" line with check and detail.
+  void fail_message(uint16_t code, std::string_view enhanced, std::string_view text, std::string_view check = "content",
+                    std::string_view detail = {});
   uint32_t count_hops() const;
   void append_received_header();
   void add_submission_headers();
@@ -189,6 +253,11 @@ class Session {
   std::string helo_;
   bool extended_ = false;  // EHLO seen
   bool relay_client_ = false;
+  bool refusing_ = false;       // start_refusing(): only QUIT is served
+  bool allowlisted_ = false;    // policy.client_allow: no DNS, greylisting or rate checks
+  enum class Tarpit : uint8_t { kNone, kRequested, kHolding };
+  Tarpit tarpit_ = Tarpit::kNone;
+  PendingCheck pending_;
   SessionPhase phase_ = SessionPhase::kCommand;
   std::string inbuf_;
   std::string out_;

@@ -2,12 +2,17 @@
 // DATA, BDAT). Sequence errors are 503 5.5.1 (RFC 5321 §4.1.4); the reply texts say what
 // the client should have sent instead.
 #include "relay/common/log.h"
+#include "relay/policy/policy.h"
 #include "relay/smtp/session.h"
 
 namespace correo {
 
 void Session::dispatch(std::string_view line) {
   const CommandLine c = split_command(line);
+  if (refusing_) {  // RFC 5321 §3.1: after a 554 greeting, only QUIT
+    if (c.verb == Verb::kQuit) return close_with(221, "2.0.0", "Bye");
+    return reply_error(503, "5.7.0", "Error: access denied, send QUIT");
+  }
   switch (c.verb) {
     case Verb::kEhlo: return cmd_helo(c, true);
     case Verb::kHelo: return cmd_helo(c, false);
@@ -50,6 +55,7 @@ void Session::dispatch(std::string_view line) {
 
 void Session::cmd_helo(const CommandLine& c, bool extended) {
   if (c.arg.empty()) return reply_error(501, "5.5.4", extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+  if (!helo_allowed(c.arg)) return;
   // RFC 5321 §4.1.4: EHLO/HELO resets the transaction as RSET does.
   reset_transaction();
   helo_.assign(c.arg);
@@ -85,9 +91,8 @@ bool Session::mail_allowed() {
   const ParsedPath& from = txn_.mail.path;
   if (config_.submission.enforce_sender && !auth_user_.empty() && !from.null &&
       !host_.sender_allowed(auth_user_, from.address)) {
-    LogLine(LogLevel::kInfo, "reject").kv("client", client_ip_).kv("check", "sender_login").kv("user", auth_user_)
-        .kv("from", "<" + from.address + ">");
-    reply_error(553, "5.7.1", "<" + from.address + ">: Sender address rejected: not owned by user " + auth_user_);
+    reject(reason_index(RejectReason::kSenderLogin), 553, "5.7.1",
+           "<" + from.address + ">: Sender address rejected: not owned by user " + auth_user_);
     return false;
   }
   return true;
@@ -115,8 +120,13 @@ void Session::cmd_mail(const CommandLine& c) {
     txn_ = Transaction{};
     return reply(452, "4.3.1", "Error: insufficient system storage");
   }
-  txn_.active = true;
-  reply(250, "2.1.0", "Ok");
+  if (!mail_rate_allowed()) {
+    txn_ = Transaction{};
+    return;
+  }
+  PendingCheck pending;
+  pending.address = txn_.mail.path.address;
+  begin_checks(std::move(pending));  // 250 once the sender's checks pass
 }
 
 // relay_allowed - no open relay (RFC 2505, RFC 5321 §3.6): a relay client (relay.networks)
@@ -153,18 +163,33 @@ void Session::cmd_rcpt(const CommandLine& c) {
   }
   Recipient rcpt;
   if (rc.postmaster) {
-    rcpt.address = "postmaster@" + config_.server.hostname;  // RFC 5321 §4.5.1
-  } else if (!relay_allowed(rc)) {
-    ++txn_.rejected_rcpts;
-    LogLine(LogLevel::kInfo, "reject").kv("client", client_ip_).kv("check", "relay").kv("rcpt", rc.path.address);
-    return reply_error(554, "5.7.1", "<" + rc.path.address + ">: Relay access denied");
-  } else {
-    rcpt.address = std::move(rc.path.address);
+    // RFC 5321 §4.5.1: always accepted, never greylisted or verified.
+    rcpt.address = "postmaster@" + config_.server.hostname;
+    rcpt.orcpt = std::move(rc.orcpt);
+    rcpt.notify = rc.notify;
+    txn_.recipients.push_back(std::move(rcpt));
+    return reply(250, "2.1.5", "Ok");
   }
+  if (!relay_allowed(rc)) {
+    ++txn_.rejected_rcpts;
+    return reject(reason_index(RejectReason::kRelay), 554, "5.7.1", "<" + rc.path.address + ">: Relay access denied");
+  }
+  const bool relay_domain = !rc.path.address_literal && config_.relay.domains.count(lowercase_ascii(rc.path.domain())) > 0;
+  rcpt.address = std::move(rc.path.address);
   rcpt.orcpt = std::move(rc.orcpt);
   rcpt.notify = rc.notify;
-  txn_.recipients.push_back(std::move(rcpt));
-  reply(250, "2.1.5", "Ok");
+  PendingCheck pending;
+  pending.rcpt = true;
+  pending.address = rcpt.address;
+  if (!expand_recipient(std::move(rcpt), relay_domain, pending.recipients)) {
+    ++txn_.rejected_rcpts;
+    return;
+  }
+  if (txn_.recipients.size() + pending.recipients.size() > config_.limits.recipients) {
+    ++txn_.rejected_rcpts;
+    return reply(452, "4.5.3", "Error: too many recipients");
+  }
+  begin_checks(std::move(pending));  // 250 once the recipient's checks pass
 }
 
 void Session::cmd_data(const CommandLine& c) {

@@ -142,9 +142,12 @@ size_t Session::process_bdat(std::string_view in) {
   return n;
 }
 
-void Session::fail_message(uint16_t code, std::string_view enhanced, std::string_view text) {
-  LogLine(LogLevel::kInfo, "reject").kv("client", client_ip_).kv("id", format_queue_id(txn_.id))
-      .kv("check", "content").kv("reply", std::string(enhanced) + " " + std::string(text));
+void Session::fail_message(uint16_t code, std::string_view enhanced, std::string_view text, std::string_view check,
+                           std::string_view detail) {
+  LogLine line(LogLevel::kInfo, "reject");
+  line.kv("client", client_ip_).kv("id", format_queue_id(txn_.id)).kv("check", check)
+      .kv("reply", std::to_string(code) + " " + std::string(enhanced) + " " + std::string(text));
+  if (!detail.empty()) line.kv("detail", detail);
   reset_transaction();
   reply_error(code, enhanced, text);
 }
@@ -186,6 +189,21 @@ void Session::finish_message() {
     return fail_message(554, "5.4.6", "Too many hops (" + std::to_string(hops) + " Received: headers): mail loop?");
   }
   if (policy_.mode != ListenerMode::kSmtp) add_submission_headers();
+  if (!content_allowed()) return;
+  if (call_milters()) return;  // queue_message() follows on_milter_result()
+  queue_message();
+}
+
+// queue_message - hand the accepted message to the spool (or drop it on a policy DISCARD).
+void Session::queue_message() {
+  if (txn_.discard) {
+    // Postfix's DISCARD: claim success and drop the message; the sender is not told.
+    LogLine(LogLevel::kInfo, "discarded").kv("id", format_queue_id(txn_.id)).kv("client", client_ip_)
+        .kv("from", "<" + txn_.mail.path.address + ">");
+    const std::string id = format_queue_id(txn_.id);
+    reset_transaction();
+    return reply(250, "2.0.0", "Ok: queued as " + id);
+  }
   CommitRequest req;
   Envelope& env = req.envelope;
   env.id = txn_.id;
@@ -204,6 +222,11 @@ void Session::finish_message() {
   env.client_address = client_ip_;
   env.helo = helo_;
   env.size = txn_.body.size();
+  env.held = txn_.held;
+  env.hold_reason = txn_.hold_reason;
+  if (env.held) {
+    LogLine(LogLevel::kInfo, "held").kv("id", format_queue_id(txn_.id)).kv("client", client_ip_).kv("reason", env.hold_reason);
+  }
   txn_.queued_rcpts = env.recipients.size();
   txn_.queued_size = env.size;
   req.body = std::move(txn_.body);

@@ -108,7 +108,7 @@ TEST(Envelope, TrailingBytesRejected) {
 
 TEST(Envelope, VersionMismatchRejected) {
   std::string bytes = encode_envelope(full_envelope());
-  for (int v : {0, 3, 255}) {
+  for (int v : {0, static_cast<int>(kEnvelopeVersion) + 1, 255}) {
     bytes[0] = static_cast<char>(v);
     EXPECT_FALSE(decode_envelope(bytes).has_value()) << v;
   }
@@ -127,8 +127,9 @@ TEST(Envelope, Version2FieldsRoundTripAndVersion1StillDecodes) {
   EXPECT_EQ(d->by_mode, ByMode::kNotify);
   EXPECT_TRUE(d->by_trace);
   EXPECT_TRUE(d->delay_warned);
-  // A version 1 record is the version 2 layout without the 11-byte trailer.
-  std::string v1 = v2.substr(0, v2.size() - 11);
+  // A version 1 record is the current layout without the 11-byte v2 trailer and the v3
+  // hold fields (u8 + empty str = 5 bytes).
+  std::string v1 = v2.substr(0, v2.size() - 11 - 5);
   v1[0] = 1;
   auto old = decode_envelope(v1);
   ASSERT_TRUE(old.has_value());
@@ -136,6 +137,28 @@ TEST(Envelope, Version2FieldsRoundTripAndVersion1StillDecodes) {
   EXPECT_EQ(old->by_mode, ByMode::kNone);
   EXPECT_FALSE(old->delay_warned);
   EXPECT_EQ(old->recipients.size(), e.recipients.size());
+}
+
+TEST(Envelope, HoldStateRoundTripsAndOlderRecordsAreNotHeld) {
+  Envelope e;
+  e.id = 42;
+  e.held = true;
+  e.hold_reason = "header_checks: /^Subject: hold me/";
+  const std::string v3 = encode_envelope(e);
+  auto d = decode_envelope(v3);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->held);
+  EXPECT_EQ(d->hold_reason, e.hold_reason);
+  // The same record as version 2: without the hold fields, and not held.
+  std::string v2 = v3.substr(0, v3.size() - 1 - 4 - e.hold_reason.size());
+  v2[0] = 2;
+  auto old = decode_envelope(v2);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_FALSE(old->held);
+  // A hold byte other than 0/1 is corruption.
+  std::string bad = v3;
+  bad[v3.size() - 1 - 4 - e.hold_reason.size()] = 2;
+  EXPECT_FALSE(decode_envelope(bad).has_value());
 }
 
 TEST(Envelope, OutOfRangeFieldsRejected) {
