@@ -1,7 +1,8 @@
 # correo - the two commands: `make run` and `make test`.
 #   make run    install missing Debian packages, build optimized, run correod with config/correo.toml
 #   make test   install missing packages (and test peers), build with ASan+UBSan, run every test
-#   make bench  ingest (bench/ingest.py), end-to-end relay vs Postfix (bench/relay.py), TLS (bench/tls.py)
+#   make bench  ingest (bench/ingest.py), end-to-end relay vs Postfix (bench/relay.py), TLS (bench/tls.py),
+#               anti-spam policy cost (bench/policy.py)
 JOBS ?= $(shell nproc)
 BUILD ?= build
 TEST_BUILD ?= build-asan
@@ -34,6 +35,7 @@ bench: build deps-test
 	bench/ingest.py --reps 3 --seconds 10
 	bench/relay.py --reps 3 --messages 10000
 	bench/tls.py --reps 3 --seconds 10
+	bench/policy.py --reps 3 --seconds 8
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)

@@ -41,9 +41,12 @@ class IngestCorreod:
     """A fresh Release correod for an ingest benchmark: its own state dir, one smtp listener on
     `port`, relay for example.test from loopback, delivery off (queue_only), durable as
     shipped. extra_toml is appended (more listeners, [tls]); extra_ports are waited for too.
+    networks / dns: the relay.networks and dns.servers array contents; listener_toml and
+    dns_toml: keys added to the first listener and to [dns].
     stop() returns the fields of correod's event=stats line."""
 
-    def __init__(self, build, extra_toml="", extra_ports=()):
+    def __init__(self, build, extra_toml="", extra_ports=(), networks='"127.0.0.0/8"', dns='"127.0.0.1:9"',
+                 listener_toml="", dns_toml=""):
         self.dir = tempfile.mkdtemp(prefix="correo-bench-")
         self.port = free_port()
         conf = os.path.join(self.dir, "correo.toml")
@@ -54,13 +57,15 @@ state_dir = "{self.dir}/var"
 [[listener]]
 address = "127.0.0.1"
 port = {self.port}
+{listener_toml}
 [relay]
 domains = {{ "example.test" = "" }}
-networks = ["127.0.0.0/8"]
+networks = [{networks}]
 [delivery]
 queue_only = true   # ingest only
 [dns]
-servers = ["127.0.0.1:9"]
+servers = [{dns}]
+{dns_toml}
 [log]
 level = "info"   # as shipped: one line per connection and per message
 {extra_toml}""")

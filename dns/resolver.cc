@@ -209,6 +209,7 @@ struct Resolver::Impl {
     int pending = 2;
     FamilyResult v4;
     FamilyResult v6;
+    bool a_only = false;  // resolve_a(): no AAAA query; v6 stays "no data"
   };
 
   Impl(DnsEventSink& sink, size_t cache_entries, uint32_t seed)
@@ -374,7 +375,7 @@ void Resolver::Impl::finish_host(HostQuery& query) {
         const auto part_ttl = [](const FamilyResult& f) {
           return f.status == ARES_SUCCESS ? f.ttl : kNegativeTtl;
         };
-        ttl = std::min(part_ttl(q->v4), part_ttl(q->v6));
+        ttl = q->a_only ? part_ttl(q->v4) : std::min(part_ttl(q->v4), part_ttl(q->v6));
       } else {
         LogLine(LogLevel::kInfo, "dns_partial_answer")
             .kv("host", q->host)
@@ -394,7 +395,7 @@ void Resolver::Impl::finish_host(HostQuery& query) {
       answer.error = "no A or AAAA records for " + q->host;
       ttl = kNegativeTtl;
     }
-    if (answer.status != DnsStatus::kTempFail) cache_.insert("HOST:" + q->host, answer, ttl);
+    if (answer.status != DnsStatus::kTempFail) cache_.insert((q->a_only ? "A:" : "HOST:") + q->host, answer, ttl);
     deliver_host(answer, q->done);
   } catch (const std::exception& e) {
     LogLine(LogLevel::kError, "dns_callback_exception").kv("where", "host").kv("what", e.what());
@@ -533,6 +534,31 @@ void Resolver::resolve_host(std::string_view host_in,
   // after the second call q may be gone.
   ares_query(impl.channel_, fqdn.c_str(), kClassIn, kTypeA, &Impl::on_a_reply, q);
   ares_query(impl.channel_, fqdn.c_str(), kClassIn, kTypeAaaa, &Impl::on_aaaa_reply, q);
+}
+
+// resolve_a - A records only (DNSBL zones answer nothing else, RFC 5782): one query.
+void Resolver::resolve_a(std::string_view name_in, std::function<void(const AddressAnswer&)> done) {
+  Impl& impl = *impl_;
+  std::string name = normalize_name(name_in);
+  if (!valid_name(name)) {
+    AddressAnswer answer;
+    answer.status = DnsStatus::kNxDomain;
+    answer.error = "invalid name \"" + name + "\"";
+    impl.deliver_host(answer, done);
+    return;
+  }
+  if (const DnsCache::Value* hit = impl.cache_.find("A:" + name)) {
+    if (const auto* cached = std::get_if<AddressAnswer>(hit)) {
+      ++impl.stats_.cache_hits;
+      const AddressAnswer copy = *cached;  // `done` may evict the entry
+      impl.deliver_host(copy, done);
+      return;
+    }
+  }
+  impl.stats_.lookups += 1;
+  auto* q = new Impl::HostQuery{&impl, name, std::move(done), 1, {}, {}, true};
+  const std::string fqdn = name + ".";
+  ares_query(impl.channel_, fqdn.c_str(), kClassIn, kTypeA, &Impl::on_a_reply, q);
 }
 
 void Resolver::on_fd_event(int fd, bool readable, bool writable) {

@@ -76,6 +76,9 @@ class Resolver {
 
   void resolve_mx(std::string_view domain, std::function<void(const MxAnswer&)> done);
   void resolve_host(std::string_view host, std::function<void(const AddressAnswer&)> done);
+  // resolve_a - A records only, cached like resolve_host (DNSBL lookups: RFC 5782 lists answer
+  // with A records, so asking AAAA too would double the queries for nothing).
+  void resolve_a(std::string_view name, std::function<void(const AddressAnswer&)> done);
 
   // Driver side.
   void on_fd_event(int fd, bool readable, bool writable);

@@ -44,9 +44,7 @@
 
 #include "relay/common/result.h"
 
-namespace re2 {
-class RE2;
-}
+#include <re2/set.h>
 
 namespace correo {
 
@@ -95,8 +93,13 @@ class HeaderChecks {
   HeaderChecks() = default;
   // check_one - apply the rules to one logical header; true = stop scanning the message.
   bool check_one(std::string_view header, HeaderVerdict& verdict) const;
+  void build_set();
+  size_t first_match(std::string_view header) const;
 
   std::vector<HeaderRule> rules_;
+  std::shared_ptr<const re2::RE2::Set> set_;  // non-negated rules in one automaton (null: rule by rule)
+  std::vector<uint32_t> set_rule_;            // set pattern index -> rule index
+  std::vector<uint32_t> negated_;             // negated rules, ascending
 };
 
 // header_section - the header fields at the start of content, through the line end of the last

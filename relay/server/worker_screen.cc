@@ -95,13 +95,13 @@ void Worker::screen(Conn& c, const ListenerConfig& listener) {
   if (c.screening) service(c);  // arms the pregreet read
 }
 
-// start_dnsbl - one A lookup per distinct zone; cached answers come back inline.
+// start_dnsbl - one A query per distinct zone; cached answers come back inline.
 void Worker::start_dnsbl(Conn& c, const IpAddress& ip) {
   c.dnsbl_starting = true;
   c.dnsbl_pending = static_cast<uint16_t>(dnsbl_zones_.size());
   const Tag tag = c.tag(Op::kIgnore);
   for (size_t z = 0; z < dnsbl_zones_.size(); ++z) {
-    outbound_->resolver().resolve_host(dnsbl_query_name(ip, dnsbl_zones_[z]),
+    outbound_->resolver().resolve_a(dnsbl_query_name(ip, dnsbl_zones_[z]),
                                        [this, tag, z](const AddressAnswer& a) { on_dnsbl_answer(tag, z, a); });
   }
   c.dnsbl_starting = false;

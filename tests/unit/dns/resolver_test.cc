@@ -646,6 +646,28 @@ TEST_F(ResolverTest, HostNxDomainAndNoData) {
   EXPECT_EQ(r->stats().failures, 0u);
 }
 
+// resolve_a - the DNSBL lookup: one A query, IPv4 only, NXDOMAIN as such, cached apart from
+// resolve_host's A+AAAA answers.
+TEST_F(ResolverTest, AOnlyAsksOneQueryAndCaches) {
+  auto r = make_resolver();
+  ASSERT_TRUE(r);
+  auto a_only = [&](std::string_view name) {
+    std::optional<AddressAnswer> out;
+    r->resolve_a(name, [&](const AddressAnswer& a) { out = a; });
+    EXPECT_TRUE(loop_.run(*r, [&] { return out.has_value(); })) << name;
+    return out.value_or(AddressAnswer{});
+  };
+  const AddressAnswer a = a_only("amx.test");
+  EXPECT_EQ(a.status, DnsStatus::kOk) << a.error;
+  EXPECT_EQ(addresses(a), (std::vector<std::string>{"127.0.0.21"}));  // no AAAA asked or given
+  EXPECT_EQ(r->stats().lookups, 1u);
+  EXPECT_EQ(a_only("amx.test").status, DnsStatus::kOk);
+  EXPECT_EQ(r->stats().cache_hits, 1u);
+  EXPECT_EQ(a_only("nx.test").status, DnsStatus::kNxDomain);
+  // resolve_host still asks for both families: the caches do not mix.
+  EXPECT_EQ(addresses(host(*r, "amx.test")), (std::vector<std::string>{"127.0.0.21", "::1"}));
+}
+
 TEST_F(ResolverTest, IpLiteralAnsweredImmediately) {
   auto r = make_resolver();
   ASSERT_TRUE(r);
