@@ -362,10 +362,17 @@ void MilterRunner::tick() {
   }
 }
 
+// shutdown - every run in flight ends now with 451: the message is not acknowledged, so
+// the client keeps it and tries again (after the restart).
 void MilterRunner::shutdown() {
   for (auto& rp : runs_) {
     Run& r = *rp;
-    if (r.in_use && r.done) milter_failed(r, "shutting down");
+    if (!r.in_use || !r.done) continue;
+    MilterOutcome o;
+    o.verdict = MilterOutcome::Verdict::kTempFail;
+    o.milter = r.index < r.request.milters.size() ? r.milter(config_).name : "";
+    o.reason = "shutting down";
+    finish(r, std::move(o));
   }
 }
 

@@ -52,7 +52,7 @@ class MilterRunner {
   void start(const MilterRequest& request, Done done);
   void handle(Tag tag, int res, uint32_t flags);
   void tick();  // timeouts
-  void shutdown();  // fail every run in flight with the default action
+  void shutdown();  // end every run in flight with a temporary failure (daemon stopping)
   size_t active() const { return active_; }
   const MilterRunnerStats& stats() const { return stats_; }
 

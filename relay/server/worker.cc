@@ -472,6 +472,8 @@ void Worker::arm_tick() {
 void Worker::on_tick() {
   if (stop_.load(std::memory_order_relaxed) && !shutting_down_) begin_shutdown();
   const auto now = Clock::now();
+  // Past the grace period a milter still thinking gets its default action: the daemon stops.
+  if (shutting_down_ && now >= shutdown_deadline_ && milters_->active() > 0) milters_->shutdown();
   for (auto& cp : conns_) {
     Conn& c = *cp;
     if (c.fd < 0 || c.closing || c.commit_pending) continue;
