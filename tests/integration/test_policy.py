@@ -28,12 +28,12 @@ import time
 import unittest
 
 from correo_harness import Correod, SmtpClient, simple_message, wait_until
-from peers import Dnsmasq
+from peers import Dnsmasq, Sink
 
 RELAY_CLIENT = "127.0.0.250"  # the only address in relay.networks
 
 
-def policy_daemon(testcase, policy=None, dnsmasq=None, listener=None, relay=None, **sections):
+def policy_daemon(testcase, policy=None, dnsmasq=None, listener=None, relay=None, raw_extra="", **sections):
     conf = {"relay": relay or {"domains": {"example.test": ""}, "networks": [RELAY_CLIENT + "/32"]}}
     if dnsmasq is not None:
         conf["dns"] = {"servers": [dnsmasq.server]}
@@ -48,7 +48,7 @@ def policy_daemon(testcase, policy=None, dnsmasq=None, listener=None, relay=None
         raw = "[policy]\n" + "".join("%s = %s\n" % (k, _toml(v)) for k, v in top.items()) + raw
     if listener:
         conf["listener"] = [dict({"address": "127.0.0.1", "mode": "smtp"}, **listener)]
-    d = Correod(testcase, sections=conf, raw_toml=raw)
+    d = Correod(testcase, sections=conf, raw_toml=raw + raw_extra)
     d.start()
     return d
 
@@ -256,6 +256,25 @@ class SessionChecks(unittest.TestCase):
         # The expanded recipients remember what the sender wrote (RFC 3461 ORCPT).
         self.assertTrue(all("orcpt=rfc822;team@example.test" in r for r in rcpts[2:]), rcpts)
         self.assertEqual(len(reject_lines(d, "recipients")), 2)
+
+    def test_alias_expands_to_several_sinks(self):
+        # One RCPT, two next hops: the alias is expanded before queueing, and each target is
+        # delivered where its domain routes (a relay-domain next hop and a transport entry).
+        sink_a = Sink("127.0.0.31", testcase=self).start()
+        sink_b = Sink("127.0.0.32", testcase=self).start()
+        tmp = self._files({"aliases": "team@example.test: alice@example.test, carol@partner.test\n"})
+        d = policy_daemon(self, policy={"aliases_file": tmp["aliases"]},
+                          relay={"domains": {"example.test": "[127.0.0.31]:%d" % sink_a.port},
+                                 "networks": [RELAY_CLIENT + "/32"]},
+                          raw_extra='[transport]\n"partner.test" = "[127.0.0.32]:%d"\n' % sink_b.port,
+                          delivery={"queue_only": False})
+        with SmtpClient(d.port, source="127.0.0.87") as c:
+            r = c.send_message("x@senders.test", ["team@example.test"], simple_message("to the team"), ehlo="c.test")
+            self.assertEqual(r.code, 250, r)
+        self.assertTrue(wait_until(lambda: len(sink_a.messages) == 1 and len(sink_b.messages) == 1, timeout=20), d.log())
+        self.assertEqual(sink_a.messages[0].rcpt_tos, ["alice@example.test"])
+        self.assertEqual(sink_b.messages[0].rcpt_tos, ["carol@partner.test"])
+        self.assertIn(b"Subject: to the team", sink_b.messages[0].data)
 
     def test_message_rate_per_client(self):
         d = policy_daemon(self, policy={"message_rate": 2})
