@@ -359,7 +359,11 @@ void Session::apply_milter_outcome(MilterOutcome& o) {
     txn_.content_offset = 0;
   }
   for (const std::string& gone : o.del_rcpts) {
-    std::erase_if(txn_.recipients, [&](const Recipient& r) { return iequals(r.address, gone); });
+    const size_t dropped = std::erase_if(txn_.recipients, [&](const Recipient& r) { return iequals(r.address, gone); });
+    if (dropped) {
+      LogLine(LogLevel::kInfo, "milter_rcpt_removed").kv("client", client_ip_).kv("id", id).kv("milter", o.milter)
+          .kv("rcpt", gone);
+    }
   }
   for (std::string& added : o.add_rcpts) {
     if (txn_.recipients.size() >= config_.limits.recipients) break;

@@ -134,6 +134,7 @@ class ScriptedMilter(unittest.TestCase):
         qid = send(self.d, "hello", rcpts=("alice@example.test", "blocked@example.test")).queue_id()
         env, _ = self.d.show(qid)
         self.assertEqual([r.split(">")[0].lstrip("<") for r in env["recipients_list"]], ["alice@example.test"])
+        self.assertIn("event=milter_rcpt_removed", self.d.log())
         r = send(self.d, "hello", rcpts=("blocked@example.test",))
         self.assertEqual((r.code, r.enhanced), (550, "5.7.1"), r)
 
