@@ -13,9 +13,12 @@ build_pkgs=(g++ cmake ninja-build pkg-config make
 # Real peers for integration tests and benchmarks: swaks (+ its TLS modules), smtplib + aiosmtpd, Postfix's
 # smtp-source/smtp-sink, openssl s_client, dnsmasq for MX/A records on loopback, mkpasswd
 # (whois) for the crypt(3) hashes of AUTH users, opendkim (a real milter) and python3-milter
-# (milters scripted by the tests), python3-dkim (checks the signatures opendkim adds).
+# (milters scripted by the tests), python3-dkim (checks the signatures opendkim adds),
+# prometheus (promtool checks the alert rules and a live scrape), yamllint and python3-yaml.
+# The prometheus package's own server is not started by the tests (no init system here;
+# on a machine with one, `systemctl disable --now prometheus` if it is unwanted).
 test_pkgs=(python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl postfix dnsmasq-base openssl
-  procps strace whois opendkim opendkim-tools python3-milter python3-dkim)
+  procps strace whois opendkim opendkim-tools python3-milter python3-dkim prometheus yamllint python3-yaml)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")

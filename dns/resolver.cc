@@ -200,6 +200,7 @@ struct Resolver::Impl {
     Impl* impl;
     std::string domain;
     std::function<void(const MxAnswer&)> done;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   };
   // A pending resolve_host(): two ares_query calls share it; the last reply deletes it.
   struct HostQuery {
@@ -210,10 +211,16 @@ struct Resolver::Impl {
     FamilyResult v4;
     FamilyResult v6;
     bool a_only = false;  // resolve_a(): no AAAA query; v6 stays "no data"
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   };
 
-  Impl(DnsEventSink& sink, size_t cache_entries, uint32_t seed)
-      : sink_(sink), cache_(cache_entries), rng_(seed) {}
+  Impl(DnsEventSink& sink, size_t cache_entries, uint32_t seed, DnsMetrics* metrics)
+      : sink_(sink), cache_(cache_entries), rng_(seed), m_(metrics ? *metrics : own_metrics_) {}
+
+  void count_lookup(DnsType type) { m_.lookups[static_cast<size_t>(type)].add(); }
+  void observe_latency(std::chrono::steady_clock::time_point started) {
+    m_.duration.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
 
   // ~Impl - ares_destroy() runs every pending callback with ARES_EDESTRUCTION; destroying_ makes
   // them free their query without calling the caller's `done` (which may point at torn-down state).
@@ -237,7 +244,8 @@ struct Resolver::Impl {
   ares_channel channel_ = nullptr;
   DnsCache cache_;
   std::mt19937 rng_;
-  ResolverStats stats_;
+  DnsMetrics own_metrics_;
+  DnsMetrics& m_;
   bool destroying_ = false;
 };
 
@@ -268,6 +276,7 @@ void Resolver::Impl::on_mx_reply(void* arg, int status, int /*timeouts*/, unsign
 
 // finish_mx - turn the MX response into an answer (RFC 5321 §5.1, RFC 7505), cache, deliver.
 void Resolver::Impl::finish_mx(MxQuery& q, int status, const unsigned char* abuf, int alen) {
+  observe_latency(q.started);
   MxAnswer answer;
   std::chrono::seconds ttl{0};
   if (status == ARES_SUCCESS) {
@@ -326,7 +335,7 @@ void Resolver::Impl::shuffle_equal_preferences(std::vector<MxHost>& hosts) {
 void Resolver::Impl::deliver_mx(MxAnswer answer, const std::function<void(const MxAnswer&)>& done) {
   if (answer.status == DnsStatus::kOk) shuffle_equal_preferences(answer.hosts);
   if (answer.status == DnsStatus::kTempFail) {
-    ++stats_.failures;
+    m_.failures.add();
     LogLine(LogLevel::kInfo, "dns_temp_failure").kv("type", "MX").kv("error", answer.error);
   }
   if (done) done(answer);
@@ -358,6 +367,7 @@ void Resolver::Impl::on_aaaa_reply(void* arg, int status, int /*timeouts*/, unsi
 // finish_host - when both A and AAAA are in, merge (IPv4 first), cache, deliver, free the query.
 void Resolver::Impl::finish_host(HostQuery& query) {
   if (--query.pending > 0) return;
+  observe_latency(query.started);
   std::unique_ptr<HostQuery> q(&query);
   if (destroying_ || q->v4.status == ARES_EDESTRUCTION || q->v6.status == ARES_EDESTRUCTION) return;
   try {
@@ -408,7 +418,7 @@ void Resolver::Impl::finish_host(HostQuery& query) {
 void Resolver::Impl::deliver_host(const AddressAnswer& answer,
                                   const std::function<void(const AddressAnswer&)>& done) {
   if (answer.status == DnsStatus::kTempFail) {
-    ++stats_.failures;
+    m_.failures.add();
     LogLine(LogLevel::kInfo, "dns_temp_failure").kv("type", "A/AAAA").kv("error", answer.error);
   }
   if (done) done(answer);
@@ -445,7 +455,7 @@ Result<std::unique_ptr<Resolver>> Resolver::create(const ResolverOptions& option
   } catch (...) {  // no entropy source: shuffling only spreads load, the clock will do
     seed = static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
-  auto impl = std::make_unique<Impl>(sink, options.cache_entries, seed);
+  auto impl = std::make_unique<Impl>(sink, options.cache_entries, seed, options.metrics);
 
   ares_options opts{};
   int mask = 0;
@@ -488,12 +498,12 @@ void Resolver::resolve_mx(std::string_view domain_in, std::function<void(const M
   }
   if (const DnsCache::Value* hit = impl.cache_.find("MX:" + domain)) {
     if (const auto* cached = std::get_if<MxAnswer>(hit)) {
-      ++impl.stats_.cache_hits;
+      impl.m_.cache_hits.add();
       impl.deliver_mx(*cached, done);  // a copy: `done` may evict the entry
       return;
     }
   }
-  ++impl.stats_.lookups;
+  impl.count_lookup(DnsType::kMx);
   auto* q = new Impl::MxQuery{&impl, domain, std::move(done)};
   const std::string fqdn = domain + ".";
   ares_query(impl.channel_, fqdn.c_str(), kClassIn, kTypeMx, &Impl::on_mx_reply, q);
@@ -521,13 +531,14 @@ void Resolver::resolve_host(std::string_view host_in,
   }
   if (const DnsCache::Value* hit = impl.cache_.find("HOST:" + host)) {
     if (const auto* cached = std::get_if<AddressAnswer>(hit)) {
-      ++impl.stats_.cache_hits;
+      impl.m_.cache_hits.add();
       const AddressAnswer copy = *cached;  // `done` may evict the entry
       impl.deliver_host(copy, done);
       return;
     }
   }
-  impl.stats_.lookups += 2;  // one A and one AAAA query
+  impl.count_lookup(DnsType::kA);  // one A and one AAAA query
+  impl.count_lookup(DnsType::kAaaa);
   auto* q = new Impl::HostQuery{&impl, host, std::move(done), 2, {}, {}};
   const std::string fqdn = host + ".";
   // pending == 2 covers both calls, so a synchronous failure of the first cannot free q early;
@@ -549,13 +560,13 @@ void Resolver::resolve_a(std::string_view name_in, std::function<void(const Addr
   }
   if (const DnsCache::Value* hit = impl.cache_.find("A:" + name)) {
     if (const auto* cached = std::get_if<AddressAnswer>(hit)) {
-      ++impl.stats_.cache_hits;
+      impl.m_.cache_hits.add();
       const AddressAnswer copy = *cached;  // `done` may evict the entry
       impl.deliver_host(copy, done);
       return;
     }
   }
-  impl.stats_.lookups += 1;
+  impl.count_lookup(DnsType::kA);
   auto* q = new Impl::HostQuery{&impl, name, std::move(done), 1, {}, {}, true};
   const std::string fqdn = name + ".";
   ares_query(impl.channel_, fqdn.c_str(), kClassIn, kTypeA, &Impl::on_a_reply, q);
@@ -567,6 +578,13 @@ void Resolver::on_fd_event(int fd, bool readable, bool writable) {
 
 void Resolver::on_tick() { ares_process_fd(impl_->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD); }
 
-const ResolverStats& Resolver::stats() const { return impl_->stats_; }
+ResolverStats Resolver::stats() const {
+  const DnsMetrics& m = impl_->m_;
+  ResolverStats s;
+  for (const Counter& c : m.lookups) s.lookups += c.value();
+  s.cache_hits = m.cache_hits.value();
+  s.failures = m.failures.value();
+  return s;
+}
 
 }  // namespace correo

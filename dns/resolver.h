@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/daemon_cells.h"
 #include "relay/common/cidr.h"
 #include "relay/common/result.h"
 
@@ -61,8 +62,10 @@ struct ResolverOptions {
   size_t cache_entries = 100000;     // LRU bound over MX and address answers together
   std::chrono::milliseconds timeout{2000};  // per try
   int tries = 3;
+  DnsMetrics* metrics = nullptr;     // the owner's cells (a worker's); null = the resolver's own
 };
 
+// ResolverStats - totals of the resolver's DnsMetrics cells.
 struct ResolverStats {
   uint64_t lookups = 0;     // queries sent to a server
   uint64_t cache_hits = 0;
@@ -83,7 +86,7 @@ class Resolver {
   // Driver side.
   void on_fd_event(int fd, bool readable, bool writable);
   void on_tick();  // call at least every 200 ms: c-ares timeouts and retries
-  const ResolverStats& stats() const;
+  ResolverStats stats() const;
 
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;

@@ -20,6 +20,8 @@
 // Version 2 appends: i64 deliver_by_us, u8 by_mode (ByMode: 0..2), u8 by_trace (0/1),
 //   u8 delay_warned (0/1). Version 1 records still decode (those fields default).
 // Version 3 appends: u8 held (0/1), str hold_reason. Older records decode as not held.
+// Version 4 appends: i64 next_attempt_us (the schedule entry's due time, 0 = none). Older
+// records decode with 0 (unknown).
 // decode_envelope() accepts exactly this: unknown version, out-of-range enum or bool bytes,
 // truncation and trailing bytes all give nullopt. Lengths and counts are checked against the
 // bytes that remain before anything is allocated, so hostile input cannot over-allocate.
@@ -128,6 +130,7 @@ std::string encode_envelope(const Envelope& env) {
   w.u8(env.delay_warned ? 1 : 0);
   w.u8(env.held ? 1 : 0);
   w.str(env.hold_reason);
+  w.u64(static_cast<uint64_t>(env.next_attempt_us));
   return out;
 }
 
@@ -173,6 +176,11 @@ std::optional<Envelope> decode_envelope(std::string_view bytes) {
     uint8_t held = 0;
     if (!r.u8(held) || held > 1 || !r.str(env.hold_reason)) return std::nullopt;
     env.held = held == 1;
+  }
+  if (version >= 4) {
+    uint64_t next = 0;
+    if (!r.u64(next)) return std::nullopt;
+    env.next_attempt_us = static_cast<int64_t>(next);
   }
   if (r.remaining() != 0) return std::nullopt;
   return env;

@@ -14,7 +14,8 @@
 
 namespace correo {
 
-constexpr uint8_t kEnvelopeVersion = 3;  // 2 adds DELIVERBY and the delay-warning flag; 3 the hold state
+// 2 adds DELIVERBY and the delay-warning flag; 3 the hold state; 4 the next attempt time.
+constexpr uint8_t kEnvelopeVersion = 4;
 
 // DSN NOTIFY bits (RFC 3461 §4.1); 0 = not given (default: FAILURE, and DELAY at our choice).
 enum NotifyBits : uint8_t { kNotifyNever = 1, kNotifySuccess = 2, kNotifyFailure = 4, kNotifyDelay = 8 };
@@ -53,6 +54,10 @@ struct Envelope {
   // so it stays in the queue, undelivered, until an operator releases or deletes it.
   bool held = false;
   std::string hold_reason;
+  // When the schedule entry says the next attempt is due (µs since the epoch); 0 = no entry
+  // (held) or unknown (a record older than version 4). Written by the spool with the entry,
+  // so correoctl can show a message's state without scanning the schedule.
+  int64_t next_attempt_us = 0;
 };
 
 std::string encode_envelope(const Envelope& env);

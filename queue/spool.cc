@@ -238,6 +238,7 @@ struct Spool::Impl {
   // Spool thread only.
   bool need_resume_ = false;        // the last write failed: Resume() (or reopen) first
   unsigned failed_in_a_row_ = 0;    // consecutive failed batches
+  std::atomic<bool> last_write_ok_{true};  // for readiness: any thread reads
   rocksdb::Status open_status_;     // why db_ is null after a failed reopen
   size_t next_worker_ = 0;
   std::vector<Pending> pending_;
@@ -245,6 +246,7 @@ struct Spool::Impl {
 
   mutable std::mutex stats_mu_;  // taken once per batch, never per message
   SpoolStats stats_;
+  SpoolMetrics metrics_;         // written by the spool thread, read by scrapes
 
   ~Impl();
   rocksdb::Status open_db();
@@ -255,7 +257,7 @@ struct Spool::Impl {
   bool commit_one_batch();
   void post(WorkerChannel& ch, CommitCompletion& c);
   uint64_t refresh_free_space();
-  rocksdb::Status add_to_batch(rocksdb::WriteBatch& batch, const CommitRequest& req, uint64_t now);
+  rocksdb::Status add_to_batch(rocksdb::WriteBatch& batch, CommitRequest& req, uint64_t now);
 };
 
 Spool::Impl::~Impl() {
@@ -416,33 +418,41 @@ std::string sched_key(uint64_t due, uint64_t id) {
 }  // namespace
 
 // add_to_batch - the writes of one request (see CommitOp in spool.h).
-rocksdb::Status Spool::Impl::add_to_batch(rocksdb::WriteBatch& batch, const CommitRequest& req, uint64_t now) {
+// The envelope is stamped with its schedule entry's due time (next_attempt_us, 0 = none)
+// so readers (correoctl, the scheduler's admin actions) find the entry without a scan.
+rocksdb::Status Spool::Impl::add_to_batch(rocksdb::WriteBatch& batch, CommitRequest& req, uint64_t now) {
   const uint64_t id = req.envelope.id;
   const std::string key = be64(id);
   rocksdb::Status s;
   switch (req.op) {
     case CommitOp::kStore: {
       const uint64_t due = req.new_due_us > 0 ? static_cast<uint64_t>(req.new_due_us) : now;
+      // A held message gets no schedule entry: the scheduler never sees it until released.
+      const bool scheduled = !req.envelope.held;
+      req.envelope.next_attempt_us = scheduled ? static_cast<int64_t>(due) : 0;
       s = batch.Put(msg_cf_, key, req.body);
       if (s.ok()) s = batch.Put(env_cf_, key, encode_envelope(req.envelope));
-      // A held message gets no schedule entry: the scheduler never sees it until released.
-      if (s.ok() && !req.envelope.held) s = batch.Put(sched_cf_, sched_key(due, id), rocksdb::Slice());
+      if (s.ok() && scheduled) s = batch.Put(sched_cf_, sched_key(due, id), rocksdb::Slice());
       break;
     }
     case CommitOp::kUpdate:
+      req.envelope.next_attempt_us = req.new_scheduled ? req.new_due_us : 0;
       s = batch.Put(env_cf_, key, encode_envelope(req.envelope));
-      if (s.ok()) s = batch.Delete(sched_cf_, sched_key(static_cast<uint64_t>(req.old_due_us), id));
-      if (s.ok()) s = batch.Put(sched_cf_, sched_key(static_cast<uint64_t>(req.new_due_us), id), rocksdb::Slice());
+      if (s.ok() && req.old_scheduled) s = batch.Delete(sched_cf_, sched_key(static_cast<uint64_t>(req.old_due_us), id));
+      if (s.ok() && req.new_scheduled) {
+        s = batch.Put(sched_cf_, sched_key(static_cast<uint64_t>(req.new_due_us), id), rocksdb::Slice());
+      }
       break;
     case CommitOp::kRemove:
       s = batch.Delete(msg_cf_, key);
       if (s.ok()) s = batch.Delete(env_cf_, key);
-      if (s.ok()) s = batch.Delete(sched_cf_, sched_key(static_cast<uint64_t>(req.old_due_us), id));
+      if (s.ok() && req.old_scheduled) s = batch.Delete(sched_cf_, sched_key(static_cast<uint64_t>(req.old_due_us), id));
       break;
   }
-  for (const StoredMessage& m : req.add) {
+  for (StoredMessage& m : req.add) {
     if (!s.ok()) break;
     const std::string k = be64(m.envelope.id);
+    m.envelope.next_attempt_us = static_cast<int64_t>(now);
     s = batch.Put(msg_cf_, k, m.body);
     if (s.ok()) s = batch.Put(env_cf_, k, encode_envelope(m.envelope));
     if (s.ok()) s = batch.Put(sched_cf_, sched_key(now, m.envelope.id), rocksdb::Slice());
@@ -510,6 +520,7 @@ bool Spool::Impl::commit_one_batch() {
   const CommitStatus batch_status = classify(s);
   const std::string error = s.ok() ? std::string() : s.ToString();
   if (!space_refused) failed_in_a_row_ = s.ok() ? 0 : failed_in_a_row_ + 1;
+  if (batch.Count() > 0) last_write_ok_.store(s.ok(), std::memory_order_relaxed);
   if (!s.ok()) {
     if (!space_refused) need_resume_ = true;
     LogLine(LogLevel::kError, "spool_write_failed")
@@ -549,6 +560,9 @@ bool Spool::Impl::commit_one_batch() {
     stats_.batch_size.record(pending_.size());
     if (batch.Count() > 0) stats_.write_latency_us.record(latency_us);
   }
+  metrics_.batch_size.observe(static_cast<double>(pending_.size()));
+  if (batch.Count() > 0) metrics_.fsync_duration.observe(static_cast<double>(latency_us) / 1e6);
+  if (ok < pending_.size()) metrics_.commit_failures.add();
   return true;
 }
 
@@ -692,6 +706,86 @@ bool Spool::has_room_for(uint64_t bytes) const {
   if (min_free == 0) return true;
   const uint64_t free = impl_->free_space_.load(std::memory_order_relaxed);
   return free >= min_free && free - min_free >= bytes;
+}
+
+const SpoolMetrics& Spool::metrics() const { return impl_->metrics_; }
+
+bool Spool::writable() const {
+  return impl_->last_write_ok_.load(std::memory_order_relaxed) && has_room_for(0);
+}
+
+// census - one pass over the schedule keys (active/deferred by due time) and the envelope
+// keys (everything queued); held = queued without a schedule entry. Keys only are compared,
+// so the cost is an iteration of two small column families.
+QueueCensus Spool::census(int64_t now_us) {
+  Impl& im = *impl_;
+  QueueCensus out;
+  std::shared_lock<std::shared_mutex> lock(im.db_mu_);
+  if (im.db_ == nullptr) return out;
+  uint64_t scheduled = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(im.db_->NewIterator(rocksdb::ReadOptions(), im.sched_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() != 16) continue;
+      ++scheduled;
+      if (get_be64(it->key().data()) <= static_cast<uint64_t>(now_us)) {
+        ++out.active;
+      } else {
+        ++out.deferred;
+      }
+    }
+  }
+  uint64_t queued = 0;
+  std::unique_ptr<rocksdb::Iterator> it(im.db_->NewIterator(rocksdb::ReadOptions(), im.env_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) continue;
+    if (queued++ == 0) out.oldest_arrival_us = static_cast<int64_t>(queue_id_micros(get_be64(it->key().data())));
+  }
+  out.held = queued > scheduled ? queued - scheduled : 0;
+  return out;
+}
+
+void Spool::for_each_envelope(const std::function<bool(const Envelope&)>& fn) {
+  Impl& im = *impl_;
+  std::shared_lock<std::shared_mutex> lock(im.db_mu_);
+  if (im.db_ == nullptr) return;
+  std::unique_ptr<rocksdb::Iterator> it(im.db_->NewIterator(rocksdb::ReadOptions(), im.env_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto env = decode_envelope(std::string_view(it->value().data(), it->value().size()));
+    if (env && !fn(*env)) return;
+  }
+}
+
+std::optional<Envelope> Spool::load_envelope(uint64_t id) {
+  Impl& im = *impl_;
+  std::shared_lock<std::shared_mutex> lock(im.db_mu_);
+  if (im.db_ == nullptr) return std::nullopt;
+  std::string bytes;
+  if (!im.db_->Get(rocksdb::ReadOptions(), im.env_cf_, be64(id), &bytes).ok()) return std::nullopt;
+  auto env = decode_envelope(bytes);
+  if (!env || env->id != id) return std::nullopt;
+  return env;
+}
+
+// find_due - the envelope's stamp names the entry; a record older than version 4 has no
+// stamp, and then the schedule is scanned (rare: only messages queued before an upgrade).
+std::optional<int64_t> Spool::find_due(const Envelope& env) {
+  Impl& im = *impl_;
+  std::shared_lock<std::shared_mutex> lock(im.db_mu_);
+  if (im.db_ == nullptr) return std::nullopt;
+  std::string ignored;
+  if (env.next_attempt_us > 0 &&
+      im.db_->Get(rocksdb::ReadOptions(), im.sched_cf_, sched_key(static_cast<uint64_t>(env.next_attempt_us), env.id),
+                  &ignored).ok()) {
+    return env.next_attempt_us;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(im.db_->NewIterator(rocksdb::ReadOptions(), im.sched_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() == 16 && get_be64(it->key().data() + 8) == env.id) {
+      return static_cast<int64_t>(get_be64(it->key().data()));
+    }
+  }
+  return std::nullopt;
 }
 
 SpoolStats Spool::stats_snapshot() const {

@@ -19,11 +19,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "metrics/daemon_cells.h"
 #include "queue/envelope.h"
 #include "relay/common/histogram.h"
 #include "relay/common/result.h"
@@ -66,7 +68,20 @@ struct CommitRequest {
   std::chrono::steady_clock::time_point submitted;
   int64_t old_due_us = 0;
   int64_t new_due_us = 0;
+  // kUpdate/kRemove: whether the message has a schedule entry now (false: held) and whether
+  // it keeps one (false: correoctl hold). kStore schedules unless envelope.held.
+  bool old_scheduled = true;
+  bool new_scheduled = true;
   std::vector<StoredMessage> add;
+};
+
+// QueueCensus - the queue by state: active = due now (or being delivered), deferred = due
+// later, held = no schedule entry.
+struct QueueCensus {
+  uint64_t active = 0;
+  uint64_t deferred = 0;
+  uint64_t held = 0;
+  int64_t oldest_arrival_us = 0;  // from the oldest queue id; 0 when empty
 };
 
 // DueEntry - one key of the sched column family.
@@ -131,6 +146,15 @@ class Spool {
 
   const RecoveryInfo& recovery() const;
   SpoolStats stats_snapshot() const;  // safe after stop(); approximate while running
+  const SpoolMetrics& metrics() const;  // the spool thread's cells; any thread may read
+  // writable - the last write succeeded and the filesystem is above min_free_space (readiness).
+  bool writable() const;
+
+  // Operator reads (metrics endpoint, correoctl): any thread, O(queue), never the hot path.
+  QueueCensus census(int64_t now_us);
+  void for_each_envelope(const std::function<bool(const Envelope&)>& fn);  // in id order; false stops
+  std::optional<Envelope> load_envelope(uint64_t id);
+  std::optional<int64_t> find_due(const Envelope& env);  // its schedule entry's due time; none = held
 
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;

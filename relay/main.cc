@@ -24,6 +24,10 @@
 #include "relay/delivery/scheduler.h"
 #include "relay/policy/greylist.h"
 #include "relay/policy/policy.h"
+#include "metrics/http_server.h"
+#include "relay/admin/admin_server.h"
+#include "relay/admin/queue_admin.h"
+#include "relay/server/daemon_metrics.h"
 #include "relay/server/listener.h"
 #include "relay/server/worker.h"
 #include "tls/tls_context.h"
@@ -96,14 +100,17 @@ int check_config(const char* path) {
   return rc;
 }
 
-// reload_files - SIGHUP: certificates and users are replaced only when the new files load;
-// otherwise the old ones stay in service and the error is logged. Open sessions keep theirs.
-void reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, Snapshot<UserTable>& users,
+// reload_files - SIGHUP: certificates, users and policy maps are replaced only when the new
+// files load; otherwise the old ones stay in service and the error is logged. Open sessions
+// keep theirs. Returns false when any of them failed.
+bool reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, Snapshot<UserTable>& users,
                   Policy& policy) {
+  bool ok = true;
   if (auto tables = load_tables(config)) {
     policy.tables().set(tables.value());
     LogLine(LogLevel::kInfo, "reloaded").kv("what", "policy_maps");
   } else {
+    ok = false;
     LogLine(LogLevel::kError, "reload_failed").kv("what", "policy_maps").kv("error", tables.error().message);
   }
   if (!config.tls.cert.empty()) {
@@ -112,6 +119,7 @@ void reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, 
       tls.set(ctx.value());
       LogLine(LogLevel::kInfo, "reloaded").kv("what", "certificate").kv("certificate", ctx.value()->description());
     } else {
+      ok = false;
       LogLine(LogLevel::kError, "reload_failed").kv("what", "certificate").kv("error", ctx.error().message);
     }
   }
@@ -122,26 +130,57 @@ void reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, 
       auth->set_users(table.value());
       LogLine(LogLevel::kInfo, "reloaded").kv("what", "users").kv("users", static_cast<uint64_t>(table.value()->size()));
     } else {
+      ok = false;
       LogLine(LogLevel::kError, "reload_failed").kv("what", "users").kv("error", table.error().message);
     }
   }
+  return ok;
+}
+
+// reload - SIGHUP. The whole file is read and checked first: an invalid file changes
+// nothing (every error is logged). A valid one applies [log] at once and re-reads the
+// certificate, users and policy maps from the paths it names; other changed sections are
+// named in the log as needing a restart (listeners, workers and the queue are bound at start).
+bool reload(const std::string& path, const Config& running, TlsContextSlot& tls, AuthService* auth,
+            Snapshot<UserTable>& users, Policy& policy) {
+  ConfigLoad next = load_config(path);
+  if (!next.errors.empty()) {
+    for (const auto& e : next.errors) {
+      LogLine(LogLevel::kError, "reload_failed").kv("what", "config").kv("error", e.text);
+    }
+    LogLine(LogLevel::kError, "reload_rejected").kv("errors", static_cast<uint64_t>(next.errors.size()))
+        .kv("kept", "the running configuration");
+    return false;
+  }
+  set_log_options(next.config.log.level, next.config.log.format);
+  std::string restart;
+  auto note = [&](const std::string& name) {
+    if (name == "log") return;
+    if (!restart.empty()) restart += ',';
+    restart += name;
+  };
+  for (const auto& [name, text] : next.config.section_text) {
+    auto old = running.section_text.find(name);
+    if (old == running.section_text.end() || old->second != text) note(name);
+  }
+  for (const auto& [name, text] : running.section_text) {
+    if (next.config.section_text.count(name) == 0) note(name);
+  }
+  const bool files_ok = reload_files(next.config, tls, auth, users, policy);
+  LogLine line(LogLevel::kInfo, "reloaded");
+  line.kv("what", "config").kv("files_ok", files_ok);
+  if (!restart.empty()) line.kv("restart_needed", restart);
+  return files_ok;
 }
 
 // log_stats - the figures the ingest benchmark reads: fsync batch sizes and latencies.
-void log_stats(const SpoolStats& spool, const std::vector<std::unique_ptr<Worker>>& workers, const Policy& policy) {
+void log_stats(const SpoolStats& spool, const std::vector<std::unique_ptr<Worker>>& workers, const Policy& policy,
+               const DaemonTotals& t) {
   WorkerStats total;
-  for (const auto& w : workers) {
-    total.connections += w->stats().connections;
-    total.refused += w->stats().refused;
-    total.messages += w->stats().messages;
-    total.commit_latency_us.merge(w->stats().commit_latency_us);
-    total.tls_handshakes += w->stats().tls_handshakes;
-    total.tls_resumed += w->stats().tls_resumed;
-    total.tls_failed += w->stats().tls_failed;
-  }
+  for (const auto& w : workers) total.commit_latency_us.merge(w->stats().commit_latency_us);
   LogLine(LogLevel::kInfo, "stats")
-      .kv("connections", total.connections).kv("refused", total.refused).kv("messages", total.messages)
-      .kv("tls_handshakes", total.tls_handshakes).kv("tls_resumed", total.tls_resumed).kv("tls_failed", total.tls_failed)
+      .kv("connections", t.connections).kv("refused", t.refused).kv("messages", t.messages_accepted)
+      .kv("tls_handshakes", t.tls_handshakes).kv("tls_resumed", t.tls_resumed).kv("tls_failed", t.tls_failed)
       .kv("spool_batches", spool.batches).kv("spool_messages", spool.messages).kv("spool_failed", spool.failed)
       .kv("batch_mean", spool.batch_size.mean()).kv("batch_p50", spool.batch_size.quantile(0.5))
       .kv("batch_p99", spool.batch_size.quantile(0.99)).kv("batch_max", spool.batch_size.max())
@@ -252,6 +291,10 @@ int run(const char* config_path) {
       policy.set_greylist(greylist.get());
     }
   }
+  std::vector<std::string> listener_names;
+  for (const auto& l : config.listeners) listener_names.push_back(listener_name(l));
+  DaemonMetrics metrics(listener_names, config.server.workers);
+  metrics.attach(spool.get(), &scheduler, &policy);
   WorkerServices services;
   services.policy = &policy;
   services.tls = config.tls.cert.empty() ? nullptr : &tls;
@@ -271,7 +314,8 @@ int run(const char* config_path) {
       sockets.push_back(ListenSocket{fd.value(), i, listener_name(config.listeners[i])});
     }
     workers.push_back(
-        std::make_unique<Worker>(w, config, *spool, scheduler, std::move(sockets), recovered.max_id, services));
+        std::make_unique<Worker>(w, config, *spool, scheduler, std::move(sockets), recovered.max_id, metrics.worker(w),
+                                 services));
   }
   spool->start();
   for (auto& w : workers) {
@@ -285,6 +329,44 @@ int run(const char* config_path) {
     }
   }
   scheduler.start();
+
+  // Operations endpoints last: once they answer, everything they report on is running.
+  std::unique_ptr<HttpServer> http;
+  if (!config.metrics.listen.empty()) {
+    HttpServerOptions options;
+    options.listen = config.metrics.listen;
+    Spool* spool_ptr = spool.get();
+    auto server = HttpServer::start(
+        options, [&metrics] { return metrics.render(); },
+        [&metrics, spool_ptr]() -> Readiness {
+          if (!metrics.ready()) return {false, "draining"};
+          if (!spool_ptr->writable()) return {false, "spool not writable"};
+          return {true, ""};
+        });
+    if (!server) {
+      LogLine(LogLevel::kError, "start_failed").kv("reason", "metrics.listen").kv("error", server.error().message);
+      scheduler.stop();
+      for (auto& w : workers) w->request_stop();
+      return 1;
+    }
+    http = std::move(server.value());
+  }
+  QueueAdmin queue_admin(*spool, scheduler, metrics);
+  std::unique_ptr<AdminServer> admin;
+  if (!config.admin.listen.empty()) {
+    AdminServerOptions options;
+    options.on_request = [&metrics](std::string_view command) { metrics.count_admin(command); };
+    auto server = AdminServer::start(config.admin.listen, queue_admin, options);
+    if (!server) {
+      LogLine(LogLevel::kError, "start_failed").kv("reason", "admin.listen").kv("error", server.error().message);
+      http.reset();
+      scheduler.stop();
+      for (auto& w : workers) w->request_stop();
+      return 1;
+    }
+    admin = std::move(server.value());
+  }
+  metrics.set_ready(true);
   std::string listeners;
   for (const auto& l : config.listeners) {
     if (!listeners.empty()) listeners += ',';
@@ -292,38 +374,42 @@ int run(const char* config_path) {
   }
   LogLine(LogLevel::kInfo, "started").kv("version", CORREO_VERSION).kv("hostname", config.server.hostname)
       .kv("workers", config.server.workers).kv("listeners", listeners).kv("queue", queue_dir)
-      .kv("recovered", recovered.messages).kv("corrupt", recovered.corrupt);
+      .kv("recovered", recovered.messages).kv("corrupt", recovered.corrupt)
+      .kv("metrics", http ? config.metrics.listen + " port=" + std::to_string(http->port()) : std::string("off"))
+      .kv("admin", admin ? admin->address() : std::string("off"));
 
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // Certificates, users and policy maps now; the rest of the config needs a restart (for now).
-      reload_files(config, tls, auth.get(), users, policy);
+      metrics.count_reload(reload(config_path, config, tls, auth.get(), users, policy));
       continue;
     }
-    LogLine(LogLevel::kInfo, "stopping").kv("signal", strsignal(sig));
+    LogLine(LogLevel::kInfo, "stopping").kv("signal", strsignal(sig))
+        .kv("grace_s", std::chrono::duration<double>(config.shutdown.grace).count());
     break;
   }
-  // The scheduler first (no new deliveries), then workers (they answer every commit in
-  // flight and close outbound connections), then the spool.
+  // Drain: readiness goes false at once (a load balancer stops sending), then the scheduler
+  // stops (no new deliveries; admin requests waiting are answered), correoctl is closed, and
+  // the workers stop accepting, finish transactions in progress within shutdown.grace (every
+  // commit in flight is answered) and QUIT their outbound connections; then the spool.
+  // /healthz keeps answering until the end: the process is alive while it drains.
+  metrics.set_ready(false);
   scheduler.stop();
+  admin.reset();
   for (auto& w : workers) w->request_stop();
   for (auto& w : workers) w->join();
   if (auth) auth->stop();  // after the workers: none is waiting for a verdict any more
   if (greylist) greylist->stop();
   spool->stop();
-  log_stats(spool->stats_snapshot(), workers, policy);
+  const DaemonTotals totals = metrics.totals();
+  log_stats(spool->stats_snapshot(), workers, policy, totals);
   const SchedulerStats ss = scheduler.stats();
-  OutboundStats os;
-  for (const auto& w : workers) {
-    os.connections += w->outbound_stats().connections;
-    os.reused += w->outbound_stats().reused;
-    os.transactions += w->outbound_stats().transactions;
-  }
   LogLine(LogLevel::kInfo, "delivery_stats").kv("dispatched", ss.dispatched).kv("delivered", ss.delivered)
       .kv("deferred", ss.deferred).kv("failed", ss.failed).kv("bounces", ss.bounces)
-      .kv("connections", os.connections).kv("transactions", os.transactions).kv("reused", os.reused);
+      .kv("connections", totals.outbound_connections).kv("transactions", totals.outbound_transactions)
+      .kv("reused", totals.outbound_reused);
+  http.reset();
   LogLine(LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -4,9 +4,8 @@
 // defaults live in config.h. The loader walks the parsed TOML document in source order, checks
 // each key's type and range, and collects every problem as "FILE:LINE: key: problem", so one
 // --check-config run reports them all. Unknown keys are errors (with a "did you mean" hint when
-// one is close), never silently ignored. Sections CONFIG.md names but this build does not
-// implement yet ([metrics], [admin]) are rejected
-// rather than accepted and ignored. toml11 throws on syntax errors; nothing escapes load_config.
+// one is close), never silently ignored. toml11 throws on syntax errors; nothing escapes
+// load_config.
 #include "relay/config/config.h"
 
 #include <fcntl.h>
@@ -25,14 +24,12 @@
 #include <utility>
 
 #include "queue/queue_id.h"
+#include "relay/config/config_ops.h"
 #include "relay/config/config_policy.h"
 #include "relay/config/config_reader.h"
 
 namespace correo {
 namespace {
-
-// Sections CONFIG.md defines that this build does not implement yet.
-constexpr std::string_view kUnsupportedSections[] = {"metrics", "admin"};
 
 using namespace config_detail;  // the reader toolkit (config_reader.h)
 
@@ -407,19 +404,18 @@ void load_root(Diagnostics& d, const toml::value& root, Config& config) {
       {"submission", section(d, config.submission, &load_submission)},
       {"policy", section(d, config.policy, &load_policy)},
       {"log", section(d, config.log, &load_log)},
+      {"metrics", section(d, config.metrics, &load_metrics)},
+      {"admin", section(d, config.admin, &load_admin)},
+      {"shutdown", section(d, config.shutdown, &load_shutdown)},
   };
   std::vector<std::string_view> known;
   for (const auto& spec : specs) known.push_back(spec.name);
-  for (std::string_view name : kUnsupportedSections) known.push_back(name);
 
   for (const auto& [name, value] : sorted_entries(root)) {
     const auto spec = std::find_if(specs.begin(), specs.end(),
                                    [&](const KeySpec& s) { return s.name == *name; });
     if (spec != specs.end()) {
       spec->load(*value, *name);
-    } else if (std::find(std::begin(kUnsupportedSections), std::end(kUnsupportedSections),
-                         *name) != std::end(kUnsupportedSections)) {
-      d.add(*value, *name, "section not supported by this version yet");
     } else {
       d.add(*value, *name, unknown_problem(value->is_table() ? "section" : "key", *name, known));
     }
@@ -441,6 +437,7 @@ std::string default_hostname() {
 // resolve_defaults - fill values that depend on the machine, and the default listener.
 void resolve_defaults(Config& config) {
   if (config.server.hostname.empty()) config.server.hostname = default_hostname();
+  if (!config.admin.listen_set) config.admin.listen = "unix:" + config.server.state_dir + "/correo.sock";
   if (config.server.workers == 0) {
     const unsigned cpus = std::thread::hardware_concurrency();
     config.server.workers = std::clamp(cpus, 1u, kMaxWorkers);
@@ -503,6 +500,9 @@ ConfigLoad load_config(const std::string& path) {
     const toml::value root = toml::parse(in, path);
     load_root(d, root, load.config);
     resolve_defaults(load.config);
+    if (root.is_table()) {
+      for (const auto& [name, value] : root.as_table()) load.config.section_text[name] = toml::format(value);
+    }
   } catch (const toml::syntax_error& e) {
     d.add(e.location().line(), "syntax error", summarize_toml_error(e.what()));
   } catch (const toml::exception& e) {

@@ -164,8 +164,23 @@ struct LogConfig {
   LogLevel level = LogLevel::kInfo;
 };
 
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9465";  // /metrics, /healthz, /readyz; "" = off
+};
+
+struct AdminConfig {
+  std::string listen;       // "unix:PATH" or loopback "IP:PORT"; "" = off
+  bool listen_set = false;  // unset: unix:<server.state_dir>/correo.sock
+};
+
+struct ShutdownConfig {
+  Duration grace = std::chrono::seconds(30);  // SIGTERM: how long transactions may finish
+};
+
 struct Config {
   std::string path;  // file it came from, for messages
+  // section_text - each top-level section as TOML text, so a reload can name what changed.
+  std::map<std::string, std::string> section_text;
   ServerConfig server;
   std::vector<ListenerConfig> listeners;  // default: one smtp listener on 127.0.0.1:2525
   LimitsConfig limits;
@@ -179,6 +194,9 @@ struct Config {
   SubmissionConfig submission;
   PolicyConfig policy;
   LogConfig log;
+  MetricsConfig metrics;
+  AdminConfig admin;
+  ShutdownConfig shutdown;
 };
 
 // ConfigError - one problem, already formatted as "FILE:LINE: key: problem".

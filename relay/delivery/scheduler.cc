@@ -45,6 +45,20 @@ std::string status_of(const ServerReply& r) {
   return r.code >= 200 && r.code < 300 ? "2.0.0" : "4.4.1";
 }
 
+// delivery_domain_labels - the domains an operator configured (relay.domains, transport),
+// lowercased, then "other": a fixed label set whatever the traffic.
+std::vector<std::string> delivery_domain_labels(const Config& config) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& d) {
+    std::string l = lowercase_ascii(d);
+    if (!l.empty() && l != "other" && std::find(out.begin(), out.end(), l) == out.end()) out.push_back(std::move(l));
+  };
+  for (const auto& [domain, hop] : config.relay.domains) add(domain);
+  for (const auto& [domain, hop] : config.transport.routes) add(domain);
+  out.push_back("other");
+  return out;
+}
+
 }  // namespace
 
 Scheduler::Scheduler(const Config& config, Spool& spool, unsigned workers, uint64_t id_floor)
@@ -53,7 +67,10 @@ Scheduler::Scheduler(const Config& config, Spool& spool, unsigned workers, uint6
       routes_(config),
       workers_(workers),
       bounce_ids_(workers, id_floor),  // a generator index no worker uses
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      domain_labels_(delivery_domain_labels(config)),
+      metrics_(domain_labels_.size()) {
+  for (size_t i = 0; i + 1 < domain_labels_.size(); ++i) domain_index_.emplace(domain_labels_[i], i);
   for (unsigned w = 0; w < workers; ++w) {
     queues_.push_back(std::make_unique<WorkerQueues>(kQueueCapacity));
     worker_wake_fds_.push_back(spool.completion_fd(w));  // the worker already reads it
@@ -170,6 +187,7 @@ void Scheduler::run() {
       }
     }
     drain_spool_completions();
+    take_admin_requests();
     flush_domains();
     for (unsigned w = 0; w < workers_; ++w) {
       while (auto o = queues_[w]->outcomes.try_pop()) apply(std::move(*o));
@@ -188,7 +206,14 @@ void Scheduler::run() {
       scan_wanted_ = false;
       dispatch_due(flush ? INT64_MAX : now);  // a flush makes everything due now
     }
+    metrics_.in_flight.set(static_cast<int64_t>(in_flight_.size()));
   }
+  // Admin requests still waiting get an answer; their messages are untouched or committed.
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  for (auto& r : admin_requests_) r->reply.set_value({ActionResult::kBusy, "the daemon is stopping"});
+  admin_requests_.clear();
+  for (auto& [id, r] : admin_waiting_) r->reply.set_value({ActionResult::kBusy, "the daemon is stopping"});
+  admin_waiting_.clear();
 }
 
 // dispatch_due - hand out due messages while there is room in flight.
@@ -298,6 +323,10 @@ int64_t Scheduler::next_attempt(const Envelope& env, int64_t now) {
 // decide - every job answered: record the results, then remove or reschedule, with DSNs.
 void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
   Envelope env = f.message->envelope;
+  if (auto p = pending_admin_.find(id); p != pending_admin_.end()) {
+    f.admin = p->second;
+    pending_admin_.erase(p);
+  }
   std::vector<uint32_t> failed_now;
   const bool expired = now >= env.arrival_us + to_us(config_.queue.max_lifetime);
   // DELIVERBY with R: what is not delivered by the deadline is returned (RFC 2852 §4.1.4.1).
@@ -316,11 +345,23 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
       r.state = RecipientState::kDelivered;
       ++stats_.delivered;
       verdict = "delivered";
+      count_delivery(DeliveryResult::kDelivered, env, r, now);
     } else if (tried && reply_is_permanent(reply)) {
       r.state = RecipientState::kFailed;
       failed_now.push_back(i);
       ++stats_.failed;
       verdict = "bounced";
+      count_delivery(DeliveryResult::kBounced, env, r, now);
+    } else if (f.admin == AdminAction::kBounce) {
+      // correoctl bounce: returned to the sender now, with the last reply as the diagnostic.
+      r.state = RecipientState::kFailed;
+      f.dsn_status[i] = "5.0.0";
+      r.last_reply = "5.0.0 returned to the sender by the postmaster" +
+                     (r.last_reply.empty() ? std::string() : "; last error: " + r.last_reply);
+      failed_now.push_back(i);
+      ++stats_.failed;
+      verdict = "bounced";
+      count_delivery(DeliveryResult::kBounced, env, r, now);
     } else if (expired || by_returned) {
       r.state = RecipientState::kFailed;
       // The DSN says 4.4.7 (or 5.4.7 for DELIVERBY) and keeps the last server reply as
@@ -333,10 +374,12 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
       failed_now.push_back(i);
       ++stats_.failed;
       verdict = "expired";
+      count_delivery(DeliveryResult::kBounced, env, r, now);
     } else {
       ++stats_.deferred;
+      if (tried) count_delivery(DeliveryResult::kDeferred, env, r, now);
     }
-    if (tried || expired || by_returned) {
+    if (tried || expired || by_returned || f.admin == AdminAction::kBounce) {
       LogLine(LogLevel::kInfo, "delivery").kv("id", format_queue_id(id)).kv("rcpt", r.address)
           .kv("relay", f.remotes[i].empty() ? std::string("none") : f.remotes[i])
           .kv("tls", f.tls[i].empty() ? std::string("none") : f.tls[i])
@@ -350,10 +393,16 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
     if (env.recipients[i].state == RecipientState::kPending) pending.push_back(i);
   }
   CommitRequest req;
-  req.op = pending.empty() ? CommitOp::kRemove : CommitOp::kUpdate;
+  req.op = pending.empty() || f.admin == AdminAction::kDelete ? CommitOp::kRemove : CommitOp::kUpdate;
   req.cookie = id;
   req.old_due_us = f.due_us;
+  req.old_scheduled = f.scheduled;
   req.new_due_us = pending.empty() ? 0 : next_attempt(env, now);
+  if (f.admin == AdminAction::kHold && req.op == CommitOp::kUpdate) {  // correoctl hold: off the schedule
+    env.held = true;
+    env.hold_reason = "correoctl hold";
+    req.new_scheduled = false;
+  }
   req.submitted = std::chrono::steady_clock::now();
   // Failure DSN: never for the null sender (RFC 5321 §4.5.5), only where NOTIFY asks.
   std::vector<uint32_t> to_report;
@@ -362,6 +411,7 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
   }
   if (!env.sender.empty() && !to_report.empty()) {
     req.add.push_back(make_dsn(f, env, to_report, DsnAction::kFailed, now));
+    metrics_.dsn[static_cast<size_t>(DsnLabel::kFailed)].add();
     LogLine(LogLevel::kInfo, "bounce").kv("id", format_queue_id(id)).kv("bounce_id", format_queue_id(req.add.back().envelope.id))
         .kv("to", env.sender).kv("rcpts", static_cast<uint64_t>(to_report.size()));
     ++stats_.bounces;
@@ -378,6 +428,7 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
   }
   if (!env.sender.empty() && !relayed.empty()) {
     req.add.push_back(make_dsn(f, env, relayed, DsnAction::kRelayed, now));
+    metrics_.dsn[static_cast<size_t>(DsnLabel::kRelayed)].add();
     LogLine(LogLevel::kInfo, "success_notice").kv("id", format_queue_id(id))
         .kv("notice_id", format_queue_id(req.add.back().envelope.id)).kv("to", env.sender);
   }
@@ -385,7 +436,7 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
   const bool warn_time = config_.queue.delay_warning.count() > 0 &&
                          now - env.arrival_us >= to_us(config_.queue.delay_warning);
   const bool by_notify = env.by_mode == ByMode::kNotify && now >= env.deliver_by_us;
-  if (!pending.empty() && !env.delay_warned && (warn_time || by_notify) && !env.sender.empty()) {
+  if (req.op == CommitOp::kUpdate && !env.delay_warned && (warn_time || by_notify) && !env.sender.empty()) {
     std::vector<uint32_t> to_warn;
     for (uint32_t i : pending) {
       const uint8_t n = env.recipients[i].notify;
@@ -394,12 +445,19 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
     }
     if (!to_warn.empty()) {
       req.add.push_back(make_dsn(f, env, to_warn, DsnAction::kDelayed, now));
+      metrics_.dsn[static_cast<size_t>(DsnLabel::kDelayed)].add();
       LogLine(LogLevel::kInfo, "delay_notice").kv("id", format_queue_id(id))
           .kv("notice_id", format_queue_id(req.add.back().envelope.id)).kv("to", env.sender);
     }
     env.delay_warned = true;
   }
-  if (pending.empty()) LogLine(LogLevel::kInfo, "removed").kv("id", format_queue_id(id));
+  if (req.op == CommitOp::kRemove) {
+    LogLine line(LogLevel::kInfo, "removed");
+    line.kv("id", format_queue_id(id));
+    if (f.admin) line.kv("by", "correoctl " + std::string(to_string(*f.admin)));
+  } else if (f.admin == AdminAction::kHold) {
+    LogLine(LogLevel::kInfo, "held").kv("id", format_queue_id(id)).kv("reason", env.hold_reason);
+  }
   req.envelope = std::move(env);
   f.committing = true;
   if (!spool_.submit(spool_.scheduler_channel(), req)) {
@@ -467,6 +525,11 @@ void Scheduler::drain_spool_completions() {
       LogLine(LogLevel::kError, "verdict_commit_failed").kv("id", format_queue_id(c.cookie)).kv("error", c.error);
     }
     in_flight_.erase(c.cookie);
+    if (auto w = admin_waiting_.find(c.cookie); w != admin_waiting_.end()) {
+      w->second->reply.set_value(c.status == CommitStatus::kOk ? ActionReply{ActionResult::kDone, "committed"}
+                                                               : ActionReply{ActionResult::kFailed, c.error});
+      admin_waiting_.erase(w);
+    }
   }
 }
 

@@ -19,6 +19,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <future>
+#include <optional>
 #include <mutex>
 #include <string_view>
 #include <memory>
@@ -27,7 +29,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/daemon_cells.h"
 #include "queue/queue_id.h"
+#include "relay/admin/admin_backend.h"
 #include "queue/spool.h"
 #include "relay/common/spsc_queue.h"
 #include "relay/config/config.h"
@@ -66,6 +70,14 @@ class Scheduler {
   bool request_flush_domain(std::string_view domain, bool subdomains);
 
   SchedulerStats stats() const;  // exact after stop()
+  const SchedulerMetrics& metrics() const { return metrics_; }  // the scheduler thread's cells
+  // domain_labels - the `domain` label values of correo_deliveries_total, "other" last.
+  const std::vector<std::string>& domain_labels() const { return domain_labels_; }
+
+  // admin - correoctl hold/release/delete/bounce (any thread). Done on the scheduler thread,
+  // which owns the in-flight state: a message being delivered gets the action when its
+  // attempt ends (kPending); otherwise this waits until the change is durable (bounded).
+  ActionReply admin(AdminAction action, uint64_t id);
 
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -83,6 +95,13 @@ class Scheduler {
     std::vector<std::string> dsn_status;  // per recipient: a status that overrides the reply's
     std::vector<std::vector<uint32_t>> job_rcpts;  // per job: its recipient indices
     bool committing = false;           // verdict submitted to the spool
+    std::optional<AdminAction> admin;  // correoctl action applied by the verdict
+    bool scheduled = true;             // has a schedule entry (false: a held message bounced)
+  };
+  struct AdminRequest {
+    AdminAction action;
+    uint64_t id;
+    std::promise<ActionReply> reply;
   };
   struct WorkerQueues {
     explicit WorkerQueues(size_t capacity) : jobs(capacity), outcomes(capacity) {}
@@ -100,6 +119,12 @@ class Scheduler {
   void apply(DeliveryOutcome&& outcome);
   void decide(uint64_t id, InFlight& f, int64_t now_us);
   void drain_spool_completions();
+  // scheduler_admin.cc
+  void take_admin_requests();
+  void run_admin(AdminRequest& request);
+  void commit_admin(uint64_t id, CommitRequest& req, AdminRequest& request);
+  size_t domain_label(std::string_view address) const;
+  void count_delivery(DeliveryResult result, const Envelope& env, const Recipient& r, int64_t now);
   int64_t next_attempt(const Envelope& env, int64_t now_us);
   StoredMessage make_dsn(const InFlight& f, const Envelope& env, const std::vector<uint32_t>& rcpts,
                          DsnAction action, int64_t now_us);
@@ -123,6 +148,16 @@ class Scheduler {
   std::thread thread_;
   std::mt19937_64 rng_;
   SchedulerStats stats_;
+  std::vector<std::string> domain_labels_;
+  std::unordered_map<std::string, size_t> domain_index_;
+  SchedulerMetrics metrics_;
+  // correoctl requests: rare, so a mutex-guarded bounded queue (kBusy beyond kAdminQueue).
+  std::mutex admin_mu_;
+  std::deque<std::unique_ptr<AdminRequest>> admin_requests_;
+  // Scheduler thread only: actions waiting for an in-flight message's verdict, and admin
+  // commits waiting for their completion (keyed by queue id, the commit cookie).
+  std::unordered_map<uint64_t, AdminAction> pending_admin_;
+  std::unordered_map<uint64_t, std::unique_ptr<AdminRequest>> admin_waiting_;
 };
 
 }  // namespace correo

@@ -83,8 +83,8 @@ struct Outbound::Conn {
   Tag tag(Op op) const { return Tag{op, generation, slot}; }
 };
 
-Outbound::Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler& scheduler)
-    : worker_(worker), config_(config), ring_(ring), scheduler_(scheduler) {
+Outbound::Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler& scheduler, WorkerMetrics& metrics)
+    : worker_(worker), config_(config), ring_(ring), scheduler_(scheduler), metrics_(metrics) {
   total_limit_ = std::max(1u, config.delivery.connections_total / std::max(1u, config.server.workers));
 }
 
@@ -97,6 +97,7 @@ Status Outbound::init() {
   o.servers = config_.dns.servers;
   o.cache_entries = config_.dns.cache_entries;
   o.timeout = config_.dns.timeout;
+  o.metrics = &metrics_.dns;
   auto r = Resolver::create(o, *this);
   if (!r) return Error{"worker " + std::to_string(worker_) + ": DNS: " + r.error().message};
   resolver_ = std::move(r.value());
@@ -267,7 +268,7 @@ Outbound::Conn& Outbound::open(Destination& d, size_t first_target) {
   ++d.connections;
   ++d.opening;
   ++open_;
-  ++stats_.connections;
+  metrics_.outbound_connections.add();
   connect_next(c);
   return c;
 }
@@ -397,7 +398,10 @@ void Outbound::begin_tls(Conn& c) {
   const Target& t = c.targets[c.target];
   const std::string peer = t.host.empty() ? t.address.to_string() : t.host;
   c.tls = TlsStream::client(client_tls_, peer, config_.delivery.tls == OutboundTls::kVerify);
-  if (!c.tls) return conn_failed(c, reply("4.7.5", "cannot create a TLS session for " + c.remote));
+  if (!c.tls) {
+    metrics_.tls_outbound_failures[static_cast<size_t>(TlsFailure::kUnavailable)].add();
+    return conn_failed(c, reply("4.7.5", "cannot create a TLS session for " + c.remote));
+  }
   tls_plain_.clear();
   c.tls->read(tls_plain_);  // writes the ClientHello
   flush(c);
@@ -408,6 +412,8 @@ void Outbound::begin_tls(Conn& c) {
 // 4.7.5 and the next host, never clear text.
 void Outbound::handshake_failed(Conn& c, const std::string& error) {
   const bool opportunistic = config_.delivery.tls == OutboundTls::kOpportunistic;
+  const bool verify = error.find("verif") != std::string::npos;  // OpenSSL: "certificate verify failed"
+  metrics_.tls_outbound_failures[static_cast<size_t>(verify ? TlsFailure::kVerify : TlsFailure::kHandshake)].add();
   LogLine(LogLevel::kInfo, "tls_failed").kv("remote", c.remote).kv("error", error)
       .kv("next", opportunistic ? "retry in clear" : "next host");
   Destination* d = destination(c.dest_key);
@@ -438,6 +444,7 @@ bool Outbound::tls_input(Conn& c, std::string_view ciphertext) {
   if (!was_open && c.tls->open()) {
     const TlsInfo info = c.tls->info();
     c.tls_summary = info.version + " " + info.cipher + " verify=" + c.tls->verify_result();
+    metrics_.tls_outbound_handshakes.add();
     LogLine(LogLevel::kDebug, "tls").kv("remote", c.remote).kv("version", info.version).kv("cipher", info.cipher)
         .kv("verify", c.tls->verify_result());
     c.client->on_tls_established();
@@ -527,7 +534,7 @@ void Outbound::start_next(Conn& c) {
       answer(c.job, std::vector<ServerReply>(c.job.rcpts.size(), refusal), c.remote, false);
       continue;
     }
-    if (c.messages > 0) ++stats_.reused;
+    if (c.messages > 0) metrics_.outbound_reused.add();
     c.has_job = true;
     c.deadline = Clock::now() + config_.delivery.reply_timeout;
     flush(c);
@@ -547,7 +554,7 @@ void Outbound::start_next(Conn& c) {
 void Outbound::finish_transaction(Conn& c) {
   TransactionResult result = c.client->take_result();
   ++c.messages;
-  ++stats_.transactions;
+  metrics_.outbound_transactions.add();
   c.has_job = false;
   answer(c.job, result.recipients, c.remote, c.client->extensions().dsn, c.tls_summary);
   c.job = DeliveryJob{};

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "dns/resolver.h"
+#include "metrics/daemon_cells.h"
 #include "relay/config/config.h"
 #include "relay/delivery/delivery_types.h"
 #include "relay/delivery/scheduler.h"
@@ -39,15 +40,11 @@
 
 namespace correo {
 
-struct OutboundStats {
-  uint64_t connections = 0;  // connections opened
-  uint64_t reused = 0;       // transactions on an already used connection
-  uint64_t transactions = 0;
-};
 
 class Outbound final : public DnsEventSink {
  public:
-  Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler& scheduler);
+  // metrics: the worker's cells (outbound connections, TLS, DNS).
+  Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler& scheduler, WorkerMetrics& metrics);
   ~Outbound() override;
   Status init();  // creates the resolver
 
@@ -56,7 +53,6 @@ class Outbound final : public DnsEventSink {
   void tick();       // timeouts, idle connections, c-ares timers
   void shutdown();   // close everything (jobs in hand are answered as deferred)
   size_t active() const { return open_; }
-  const OutboundStats& stats() const { return stats_; }
   // resolver - the worker's c-ares channel, shared with the inbound policy checks.
   Resolver& resolver() { return *resolver_; }
 
@@ -127,7 +123,7 @@ class Outbound final : public DnsEventSink {
   uint32_t dns_generation_ = 0;
   bool pump_pending_ = false;  // a connection slot was released since the last pump_waiting()  // tags c-ares polls; a changed interest gets a new one
   unsigned total_limit_ = 1;
-  OutboundStats stats_;
+  WorkerMetrics& metrics_;
 };
 
 }  // namespace correo

@@ -24,7 +24,6 @@ constexpr uint16_t kBufferGroup = 1;
 constexpr unsigned kRecvBuffers = 512;       // power of two; shared by all connections
 constexpr unsigned kRecvBufferSize = 16384;  // one receive at most; bounds a session's input
 constexpr auto kTickInterval = std::chrono::milliseconds(200);
-constexpr auto kShutdownGrace = std::chrono::seconds(10);
 constexpr size_t kKeepSendCapacity = 16384;  // larger send buffers are released when idle
 
 // peer_ip - the client's address as text (IPv4-mapped IPv6 shown as IPv4).
@@ -39,7 +38,7 @@ std::string peer_ip(int fd) {
 }  // namespace
 
 Worker::Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler,
-               std::vector<ListenSocket> sockets, uint64_t id_floor, WorkerServices services)
+               std::vector<ListenSocket> sockets, uint64_t id_floor, WorkerMetrics& metrics, WorkerServices services)
     : index_(index),
       config_(config),
       spool_(spool),
@@ -49,7 +48,8 @@ Worker::Worker(unsigned index, const Config& config, Spool& spool, Scheduler& sc
       services_(services),
       tls_ctx_(services.tls),
       users_(services.users),
-      policy_tables_(services.policy ? &services.policy->tables() : nullptr) {
+      policy_tables_(services.policy ? &services.policy->tables() : nullptr),
+      metrics_(metrics) {
   if (services_.policy) {
     for (const DnsblSite& site : services_.policy->dnsbl_sites()) {
       auto it = std::find(dnsbl_zones_.begin(), dnsbl_zones_.end(), site.zone);
@@ -89,7 +89,6 @@ void Worker::run(std::promise<Status>& ready) {
   const bool ok = st.ok();
   ready.set_value(std::move(st));  // `ready` dies with start(): do not touch it again
   if (ok) loop();
-  if (outbound_) outbound_stats_ = outbound_->stats();
   outbound_.reset();
   milters_.reset();
   buffers_.reset();
@@ -109,7 +108,7 @@ Status Worker::setup() {
       LogLine(LogLevel::kWarn, "buffer_ring_unavailable").kv("worker", index_).kv("error", br.error().message);
     }
   }
-  outbound_ = std::make_unique<Outbound>(index_, config_, *ring_, scheduler_);
+  outbound_ = std::make_unique<Outbound>(index_, config_, *ring_, scheduler_, metrics_);
   milters_ = std::make_unique<MilterRunner>(config_, *ring_);
   if (Status st = outbound_->init(); !st) return st;
   LogLine(LogLevel::kInfo, "worker_ready").kv("worker", index_).kv("ring", ring_->features().describe())
@@ -233,7 +232,7 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
       (void)n;
     }
     close(fd);
-    ++stats_.refused;
+    (shutting_down_ ? metrics_.refused_shutdown : metrics_.refused_capacity).add();
     LogLine(LogLevel::kWarn, "refused").kv("worker", index_).kv("reason", shutting_down_ ? "shutdown" : "sessions_per_worker");
     return;
   }
@@ -245,7 +244,8 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
   c.connected_at = c.last_activity = Clock::now();
   const ListenerConfig& policy = config_.listeners[sockets_[listener].listener_index];
   c.session = std::make_unique<Session>(config_, c, peer_ip(fd), sockets_[listener].name, &policy);
-  ++stats_.connections;
+  metrics_.connections_accepted[c.listener_index()].add();
+  metrics_.connections_open[c.listener_index()].add(1);
   LogLine(LogLevel::kDebug, "connect").kv("client", c.session->client_ip()).kv("listener", sockets_[listener].name)
       .kv("worker", index_);
   screen(c, policy);  // starts the session, or holds/refuses its greeting
@@ -257,7 +257,7 @@ bool Worker::begin_tls(Conn& c) {
   const std::shared_ptr<const TlsContext>& ctx = tls_ctx_.current();
   if (ctx) c.tls = TlsStream::server(ctx);
   if (!c.tls) {
-    ++stats_.tls_failed;
+    metrics_.tls_inbound_failures[static_cast<size_t>(TlsFailure::kUnavailable)].add();
     LogLine(LogLevel::kError, "tls_unavailable").kv("client", c.session->client_ip()).kv("worker", index_);
     c.session->on_peer_closed();
     return false;
@@ -273,7 +273,7 @@ void Worker::on_tls_recv(Conn& c, std::string_view ciphertext) {
   tls_plain_.clear();
   const TlsStream::State state = tls.read(tls_plain_);
   if (state == TlsStream::State::kFailed) {
-    ++stats_.tls_failed;
+    metrics_.tls_inbound_failures[static_cast<size_t>(TlsFailure::kHandshake)].add();
     LogLine(LogLevel::kInfo, was_open ? "tls_error" : "tls_handshake_failed").kv("client", c.session->client_ip())
         .kv("error", tls.error());
     c.session->on_peer_closed();
@@ -281,8 +281,8 @@ void Worker::on_tls_recv(Conn& c, std::string_view ciphertext) {
   }
   if (!was_open && tls.open()) {
     const TlsInfo info = tls.info();
-    ++stats_.tls_handshakes;
-    if (info.resumed) ++stats_.tls_resumed;
+    metrics_.tls_inbound_handshakes.add();
+    if (info.resumed) metrics_.tls_inbound_resumed.add();
     LogLine(LogLevel::kDebug, "tls").kv("client", c.session->client_ip()).kv("version", info.version)
         .kv("cipher", info.cipher).kv("resumed", info.resumed);
     c.session->on_tls_established(info);
@@ -444,6 +444,7 @@ void Worker::maybe_free(Conn& c) {
       .kv("messages", c.session->messages_accepted()).kv("duration_ms", static_cast<int64_t>(ms));
   close(c.fd);
   c.fd = -1;
+  metrics_.connections_open[c.listener_index()].add(-1);
   release_admission(c);
   c.screening = c.pregreet = c.dnsbl_starting = false;
   c.dnsbl_pending = 0;
@@ -464,6 +465,7 @@ void Worker::maybe_free(Conn& c) {
 void Worker::arm_tick() {
   io_uring_sqe* sqe = ring_->sqe();
   io_uring_prep_timeout(sqe, &tick_, 0, 0);
+  tick_armed_ = Clock::now();
   io_uring_sqe_set_data64(sqe, Tag{Op::kTick, 0, 0}.pack());
 }
 
@@ -472,6 +474,7 @@ void Worker::arm_tick() {
 void Worker::on_tick() {
   if (stop_.load(std::memory_order_relaxed) && !shutting_down_) begin_shutdown();
   const auto now = Clock::now();
+  metrics_.loop_lag.observe(std::max(0.0, std::chrono::duration<double>(now - tick_armed_ - kTickInterval).count()));
   // Past the grace period a milter still thinking gets its default action: the daemon stops.
   if (shutting_down_ && now >= shutdown_deadline_ && milters_->active() > 0) milters_->shutdown();
   for (auto& cp : conns_) {
@@ -546,12 +549,12 @@ void Worker::take_auth_results() {
 }
 
 // begin_shutdown - stop accepting; idle sessions get 421 now, busy ones when their
-// transaction ends (bounded by kShutdownGrace). Nothing acknowledged is dropped: a commit
+// transaction ends (bounded by shutdown.grace). Nothing acknowledged is dropped: a commit
 // in flight is always answered first.
 void Worker::begin_shutdown() {
   shutting_down_ = true;
   outbound_->shutdown();
-  shutdown_deadline_ = Clock::now() + kShutdownGrace;
+  shutdown_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(config_.shutdown.grace);
   for (auto& s : sockets_) {
     io_uring_sqe* sqe = ring_->sqe();
     io_uring_prep_cancel_fd(sqe, s.fd, 0);

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/daemon_cells.h"
 #include "queue/queue_id.h"
 #include "queue/spool.h"
 #include "relay/auth/auth_service.h"
@@ -47,20 +48,17 @@ struct WorkerServices {
   Policy* policy = nullptr;                    // anti-spam checks (null = none)
 };
 
+// WorkerStats - the shutdown report's exact latency quantiles (the counters are in the
+// worker's WorkerMetrics block, which the metrics endpoint reads while running).
 struct WorkerStats {
-  uint64_t connections = 0;
-  uint64_t refused = 0;      // over sessions_per_worker
-  uint64_t messages = 0;     // acknowledged with 250
-  uint64_t tls_handshakes = 0;
-  uint64_t tls_resumed = 0;
-  uint64_t tls_failed = 0;
   Histogram commit_latency_us;  // end of data -> 250 (spool round trip)
 };
 
 class Worker {
  public:
+  // metrics: this worker's own cells (written only by its thread, read by scrapes).
   Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler, std::vector<ListenSocket> sockets,
-         uint64_t id_floor, WorkerServices services = {});
+         uint64_t id_floor, WorkerMetrics& metrics, WorkerServices services = {});
   ~Worker();
 
   // start - launch the thread; returns once its ring is set up (or failed to be).
@@ -68,7 +66,6 @@ class Worker {
   void request_stop() { stop_.store(true, std::memory_order_relaxed); }
   void join();
   const WorkerStats& stats() const { return stats_; }  // valid after join()
-  OutboundStats outbound_stats() const { return outbound_stats_; }  // valid after join()
 
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -137,14 +134,15 @@ class Worker {
   std::unique_ptr<BufferRing> buffers_;  // null when the kernel lacks buffer rings
   std::unique_ptr<Outbound> outbound_;    // delivery: destinations, connections, DNS
   std::unique_ptr<MilterRunner> milters_;  // policy.milter conversations
-  OutboundStats outbound_stats_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<uint32_t> free_slots_;
   std::vector<Tag> starved_;  // receives that hit -ENOBUFS, re-armed after the batch
   size_t active_ = 0;
   uint64_t spool_wake_value_ = 0;
   __kernel_timespec tick_{};
+  Clock::time_point tick_armed_{};  // event-loop lag = how late the tick fires
   WorkerStats stats_;
+  WorkerMetrics& metrics_;
 };
 
 }  // namespace correo

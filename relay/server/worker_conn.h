@@ -50,6 +50,7 @@ struct Worker::Conn final : SessionHost {
   Clock::time_point tarpit_until{};
 
   Tag tag(Op op) const { return Tag{op, generation, slot}; }
+  size_t listener_index() const { return worker->sockets_[listener].listener_index; }  // in config.listeners
 
   uint64_t next_queue_id() override { return worker->ids_.next(); }
   bool submit(CommitRequest& request) override {
@@ -62,10 +63,14 @@ struct Worker::Conn final : SessionHost {
   bool flush_domain(std::string_view domain, bool subdomains) override {
     return worker->scheduler_.request_flush_domain(domain, subdomains);
   }
-  void on_accepted(uint64_t latency_us) override {
-    ++worker->stats_.messages;
+  void on_accepted(uint64_t latency_us, uint64_t bytes) override {
+    WorkerMetrics& m = worker->metrics_;
+    m.messages_accepted[listener_index()].add();
+    m.received_bytes.add(bytes);
+    m.commit_duration.observe(static_cast<double>(latency_us) / 1e6);
     worker->stats_.commit_latency_us.record(latency_us);
   }
+  SessionMetrics& metrics() override { return worker->metrics_; }
   bool verify_credentials(std::string& user, std::string& password) override {
     if (!worker->services_.auth) {
       wipe(password);

@@ -31,6 +31,7 @@ Session::Session(const Config& config, SessionHost& host, std::string client_ip,
                  const ListenerConfig* policy)
     : config_(config),
       host_(host),
+      metrics_(host.metrics()),
       client_ip_(std::move(client_ip)),
       listener_(std::move(listener)),
       policy_(policy ? *policy : ListenerConfig{}) {
@@ -44,6 +45,12 @@ Session::Session(const Config& config, SessionHost& host, std::string client_ip,
   }
 }
 
+// SessionHost::metrics - hosts without metrics (tests) share one block of cells nobody reads.
+SessionMetrics& SessionHost::metrics() {
+  static SessionMetrics unread(0);
+  return unread;
+}
+
 void Session::start(bool refuse) {
   if (refuse) {
     close_with(421, "4.3.2", config_.server.hostname + " Too many connections, try again later");
@@ -53,11 +60,13 @@ void Session::start(bool refuse) {
   out_ += "220 ";
   out_ += config_.server.hostname;
   out_ += " ESMTP correo\r\n";
+  count_reply(220);
 }
 
 void Session::start_refusing(std::string_view enhanced, std::string_view text) {
   refusing_ = true;
   append_reply(out_, 554, enhanced, text);
+  count_reply(554);
 }
 
 void Session::reject_pregreet() {
@@ -180,11 +189,13 @@ size_t Session::process_command(std::string_view in) {
 
 void Session::reply(uint16_t code, std::string_view enhanced, std::string_view text) {
   append_reply(out_, code, enhanced, text);
+  count_reply(code);
 }
 
 // reply_error - a reply that counts against limits.errors_per_session when it is 4xx/5xx.
 void Session::reply_error(uint16_t code, std::string_view enhanced, std::string_view text) {
   append_reply(out_, code, enhanced, text);
+  count_reply(code);
   if (code >= 400 && ++errors_ >= config_.limits.errors_per_session && !closed()) {
     close_with(421, "4.7.0", config_.server.hostname + " Error: too many errors");
   }
@@ -198,6 +209,7 @@ void Session::reply_error(uint16_t code, std::string_view enhanced, std::string_
 
 void Session::close_with(uint16_t code, std::string_view enhanced, std::string_view text) {
   append_reply(out_, code, enhanced, text);
+  count_reply(code);
   phase_ = SessionPhase::kClosed;
 }
 

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "queue/envelope.h"
+#include "metrics/daemon_cells.h"
 #include "queue/spool.h"
 #include "relay/common/cidr.h"
 #include "relay/config/config.h"
@@ -58,8 +59,10 @@ class SessionHost {
   // submit - hand a finished message to the spool; false = spool busy (back-pressure).
   // The host later calls Session::on_commit_result with the outcome.
   virtual bool submit(CommitRequest& request) = 0;
-  // on_accepted - a message was acknowledged; latency from end of data to the 250.
-  virtual void on_accepted(uint64_t latency_us) {}
+  // on_accepted - a message of `bytes` was acknowledged; latency from end of data to the 250.
+  virtual void on_accepted(uint64_t latency_us, uint64_t bytes) {}
+  // metrics - the cells this session counts in (its worker's; a private block by default).
+  virtual SessionMetrics& metrics();
   // storage_available - would a message of `bytes` fit in the queue (queue.min_free_space)?
   virtual bool storage_available(uint64_t bytes) { return true; }
   // flush_domain - ETRN: make deferred mail for domain (and its subdomains) due now.
@@ -190,6 +193,8 @@ class Session {
   void reply_error(uint16_t code, std::string_view enhanced, std::string_view text);
   void reply(const Reply& r) { reply_error(r.code, r.enhanced, r.text); }
   void close_with(uint16_t code, std::string_view enhanced, std::string_view text);
+  void count_reply(uint16_t code) { metrics_.replies[code >= 200 && code < 600 ? code / 100 - 2 : 3].add(); }
+  void count_rejected(MessageReject why) { metrics_.messages_rejected[static_cast<size_t>(why)].add(); }
   void reset_transaction();
 
   // Command handlers (session_commands.cc).
@@ -242,6 +247,7 @@ class Session {
 
   const Config& config_;
   SessionHost& host_;
+  SessionMetrics& metrics_;
   std::string client_ip_;
   std::string listener_;
   ListenerConfig policy_;

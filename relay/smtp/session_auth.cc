@@ -36,6 +36,7 @@ void Session::cmd_starttls(const CommandLine& c) {
   if (txn_.active) return reply_error(503, "5.5.1", "Error: MAIL transaction in progress");
   if (!auth_user_.empty()) return reply_error(503, "5.5.1", "Error: STARTTLS not allowed after AUTH");
   out_ += "220 2.0.0 Ready to start TLS\r\n";
+  count_reply(220);
   phase_ = SessionPhase::kStartTls;
 }
 
@@ -64,6 +65,7 @@ void Session::cmd_auth(const CommandLine& c) {
   }
   if (space == std::string_view::npos) {  // no initial response: ask for it
     out_ += auth_mech_ == AuthMech::kPlain ? std::string_view("334 \r\n") : kLoginUserChallenge;
+    count_reply(334);
     phase_ = SessionPhase::kAuthResponse;
     return;
   }
@@ -114,6 +116,7 @@ void Session::auth_step(std::string_view response) {
     if (decoded->empty() || decoded->size() > 255) return end_auth(535, "5.7.8", "Error: authentication failed");
     auth_login_user_ = std::move(*decoded);
     out_ += kLoginPasswordChallenge;
+    count_reply(334);
     phase_ = SessionPhase::kAuthResponse;
     return;
   }

@@ -7,8 +7,34 @@
 
 namespace correo {
 
+namespace {
+
+CommandLabel command_label(Verb verb) {
+  switch (verb) {
+    case Verb::kHelo: return CommandLabel::kHelo;
+    case Verb::kEhlo: return CommandLabel::kEhlo;
+    case Verb::kMail: return CommandLabel::kMail;
+    case Verb::kRcpt: return CommandLabel::kRcpt;
+    case Verb::kData: return CommandLabel::kData;
+    case Verb::kBdat: return CommandLabel::kBdat;
+    case Verb::kRset: return CommandLabel::kRset;
+    case Verb::kNoop: return CommandLabel::kNoop;
+    case Verb::kQuit: return CommandLabel::kQuit;
+    case Verb::kStarttls: return CommandLabel::kStarttls;
+    case Verb::kAuth: return CommandLabel::kAuth;
+    case Verb::kVrfy: return CommandLabel::kVrfy;
+    case Verb::kExpn: return CommandLabel::kExpn;
+    case Verb::kHelp: return CommandLabel::kHelp;
+    case Verb::kEtrn: return CommandLabel::kEtrn;
+    default: return CommandLabel::kUnknown;  // TURN, SEND, SOML, SAML and unrecognized
+  }
+}
+
+}  // namespace
+
 void Session::dispatch(std::string_view line) {
   const CommandLine c = split_command(line);
+  metrics_.commands[static_cast<size_t>(command_label(c.verb))].add();
   if (refusing_) {  // RFC 5321 §3.1: after a 554 greeting, only QUIT
     if (c.verb == Verb::kQuit) return close_with(221, "2.0.0", "Bye");
     return reply_error(503, "5.7.0", "Error: access denied, send QUIT");
@@ -65,6 +91,7 @@ void Session::cmd_helo(const CommandLine& c, bool extended) {
     out_ += "250 ";
     out_ += host;
     out_ += "\r\n";
+    count_reply(250);
     return;
   }
   out_ += "250-";
@@ -75,6 +102,7 @@ void Session::cmd_helo(const CommandLine& c, bool extended) {
   if (tls_offered()) out_ += "250-STARTTLS\r\n";
   if (auth_offered()) out_ += "250-AUTH PLAIN LOGIN\r\n";
   out_ += "250 DSN\r\n";
+  count_reply(250);
 }
 
 // mail_allowed - the listener's requirements (RFC 6409 §4.3, RFC 3207 §4) before a
@@ -102,7 +130,10 @@ void Session::cmd_mail(const CommandLine& c) {
   if (helo_.empty()) return reply_error(503, "5.5.1", "Error: send HELO/EHLO first");
   if (txn_.active) return reply_error(503, "5.5.1", "Error: nested MAIL command");
   Parsed<MailCommand> parsed = parse_mail(c.arg, config_.limits.message_size);
-  if (auto* r = std::get_if<Reply>(&parsed)) return reply(*r);
+  if (auto* r = std::get_if<Reply>(&parsed)) {
+    if (r->code == 552) count_rejected(MessageReject::kSize);  // SIZE= above limits.message_size
+    return reply(*r);
+  }
   txn_.mail = std::move(std::get<MailCommand>(parsed));
   if (!mail_allowed()) {
     txn_ = Transaction{};
@@ -118,6 +149,7 @@ void Session::cmd_mail(const CommandLine& c) {
   // storage); 1.5 x SIZE as Postfix does, since the stored copy is not the only one written.
   if (!host_.storage_available(txn_.mail.size + txn_.mail.size / 2)) {
     txn_ = Transaction{};
+    count_rejected(MessageReject::kSpool);
     return reply(452, "4.3.1", "Error: insufficient system storage");
   }
   if (!mail_rate_allowed()) {
@@ -204,6 +236,7 @@ void Session::cmd_data(const CommandLine& c) {
   start_message(DataReader::Mode::kDot);
   phase_ = SessionPhase::kData;
   out_ += "354 End data with <CR><LF>.<CR><LF>\r\n";
+  count_reply(354);
 }
 
 // cmd_etrn - RFC 1985: "ETRN domain" or "ETRN @domain" (and subdomains). Allowed for relay

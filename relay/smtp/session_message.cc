@@ -169,7 +169,10 @@ uint32_t Session::count_hops() const {
 }
 
 void Session::finish_message() {
-  switch (reader_.defect()) {
+  metrics_.messages_received.add();
+  const DataDefect defect = reader_.defect();
+  if (defect != DataDefect::kNone) count_rejected(defect == DataDefect::kTooBig ? MessageReject::kSize : MessageReject::kSyntax);
+  switch (defect) {
     case DataDefect::kNone:
       break;
     case DataDefect::kBareLf:
@@ -186,6 +189,7 @@ void Session::finish_message() {
   }
   const uint32_t hops = count_hops();
   if (hops > config_.limits.max_hops) {
+    count_rejected(MessageReject::kHops);
     return fail_message(554, "5.4.6", "Too many hops (" + std::to_string(hops) + " Received: headers): mail loop?");
   }
   if (policy_.mode != ListenerMode::kSmtp) add_submission_headers();
@@ -236,6 +240,7 @@ void Session::queue_message() {
     // Back-pressure: the spool is behind. A server-side condition, so it does not count
     // against the client's error budget.
     LogLine(LogLevel::kWarn, "spool_busy").kv("client", client_ip_).kv("id", format_queue_id(id));
+    count_rejected(MessageReject::kSpool);
     reset_transaction();
     return reply(451, "4.3.0", "Error: queue busy, try again later");
   }
@@ -253,6 +258,7 @@ void Session::on_commit_result(const CommitCompletion& c, std::chrono::steady_cl
   }
   phase_ = SessionPhase::kCommand;
   const std::string id = format_queue_id(c.id);
+  if (c.status != CommitStatus::kOk) count_rejected(MessageReject::kSpool);
   switch (c.status) {
     case CommitStatus::kOk: {
       const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - commit_started_).count();
@@ -260,7 +266,7 @@ void Session::on_commit_result(const CommitCompletion& c, std::chrono::steady_cl
       LogLine(LogLevel::kInfo, "queued").kv("id", id).kv("client", client_ip_)
           .kv("from", "<" + txn_.mail.path.address + ">").kv("rcpts", static_cast<uint64_t>(txn_.queued_rcpts))
           .kv("size", txn_.queued_size).kv("commit_us", static_cast<int64_t>(latency));
-      host_.on_accepted(static_cast<uint64_t>(latency));
+      host_.on_accepted(static_cast<uint64_t>(latency), txn_.queued_size);
       reply(250, "2.0.0", "Ok: queued as " + id);
       break;
     }

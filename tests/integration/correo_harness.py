@@ -33,6 +33,7 @@ SOURCE_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 BUILD_DIR = os.environ.get("CORREO_BUILD_DIR", os.path.join(SOURCE_ROOT, "build"))
 CORREOD = os.environ.get("CORREOD", os.path.join(BUILD_DIR, "correod"))
 CORREO_SPOOL = os.environ.get("CORREO_SPOOL", os.path.join(BUILD_DIR, "correo-spool"))
+CORREOCTL = os.environ.get("CORREOCTL", os.path.join(BUILD_DIR, "correoctl"))
 SHIPPED_CONFIG = os.path.join(SOURCE_ROOT, "config", "correo.toml")
 
 HOSTNAME = "mx.test"          # [server] hostname of every test daemon
@@ -173,6 +174,7 @@ class Correod:
     def __init__(self, testcase=None, sections=None, raw_toml="", log_level="info", workers=2,
                  **section_kw):
         self.port = free_port()
+        self.metrics_port = free_port()   # every test daemon gets its own /metrics port
         self.dir = tempfile.mkdtemp(prefix="correo-it-")
         self.state_dir = os.path.join(self.dir, "state")
         self.queue_dir = os.path.join(self.state_dir, "queue")
@@ -193,6 +195,7 @@ class Correod:
             "queue": {"min_free_space": 16 * 1024 * 1024},
             "dns": {"servers": ["127.0.0.1:9"]},
             "log": {"format": "kv", "level": log_level},
+            "metrics": {"listen": "127.0.0.1:%d" % self.metrics_port},
         }
         merged = dict(sections or {})
         merged.update(section_kw)
@@ -346,6 +349,45 @@ class Correod:
             if time.monotonic() > deadline:
                 raise AssertionError("log never matched %r:\n%s" % (pattern, self.run_log()[-4000:]))
             time.sleep(0.02)
+
+    # ---- operations: HTTP endpoint and correoctl
+
+    def http_get(self, path, timeout=SOCKET_TIMEOUT):
+        """(status, body text) of GET http://127.0.0.1:<metrics port><path>."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, r.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+    def scrape(self):
+        status, body = self.http_get("/metrics")
+        if status != 200:
+            raise AssertionError("/metrics answered %d: %s" % (status, body[:500]))
+        return body
+
+    def metric(self, name, labels=None, text=None):
+        """The value of one sample (labels: a dict that must match exactly), 0.0 when absent."""
+        text = self.scrape() if text is None else text
+        for sample, value in parse_samples(text):
+            if sample[0] == name and sample[1] == (labels or {}):
+                return value
+        return 0.0
+
+    @property
+    def admin_socket(self):
+        return os.path.join(self.state_dir, "correo.sock")
+
+    def correoctl(self, *args, check=True, timeout=60):
+        """Run correoctl against this daemon's admin socket; returns the CompletedProcess (text)."""
+        p = subprocess.run([CORREOCTL, "--admin", "unix:" + self.admin_socket] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout, text=True)
+        if check and p.returncode != 0:
+            raise AssertionError("correoctl %s failed (%d): %s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
+        return p
 
     # ---- queue (correo-spool, read-only, safe while correod runs)
 
@@ -578,6 +620,24 @@ def parse_replies(data):
 def simple_message(subject="test", body="hello\r\n", extra_headers=""):
     return ("From: <sender@x.test>\r\nTo: <rcpt@example.test>\r\nSubject: %s\r\n%s\r\n%s"
             % (subject, extra_headers, body)).encode("utf-8")
+
+
+SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_samples(text):
+    """[((name, {label: value}), float)] from Prometheus text format (comments skipped)."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE_RE.match(line)
+        if not m:
+            raise AssertionError("not a Prometheus sample line: %r" % line)
+        labels = dict(LABEL_RE.findall(m.group(2) or ""))
+        out.append(((m.group(1), labels), float(m.group(3))))
+    return out
 
 
 def wait_until(pred, timeout=10.0, interval=0.02):

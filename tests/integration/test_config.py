@@ -92,19 +92,21 @@ class ConfigTest(unittest.TestCase):
             "command_line = \"512\"",                         # 9
             "[[listener]]",                                   # 10 needs a certificate and users
             'mode = "submission"',                            # 11
-            "[metrics]",                                      # 12 not in this version yet
+            "[admin]",                                        # 12
+            'listen = "192.0.2.1:9466"',                      # 13 admin must stay on loopback
             "",
         ]))
         rc, lines = self.check(path)
         self.assertEqual(rc, 1, lines)
         found = self.diagnostics(path, lines)
-        self.assertEqual([line for line, _, _ in found], [2, 4, 5, 7, 8, 9, 10, 10, 12], lines)
+        self.assertEqual([line for line, _, _ in found], [2, 4, 5, 7, 8, 9, 10, 10, 13], lines)
         self.assertEqual(found[0][1], "log.level")
         self.assertEqual(found[1][1], "relay.networks[0]")
         self.assertEqual(found[6][1], "listener[0]")
         self.assertIn("needs a certificate", found[6][2])
         self.assertIn("needs users", found[7][2])
-        self.assertEqual(found[8][1], "metrics")
+        self.assertEqual(found[8][1], "admin.listen")
+        self.assertIn("loopback", found[8][2])
 
     def test_syntax_error_and_unreadable_file(self):
         path = self.write("syntax.toml", '[server]\nhostname = "mx.test"\nworkers = = 2\n')

@@ -367,13 +367,27 @@ const UnknownCase kUnknown[] = {
 };
 INSTANTIATE_TEST_SUITE_P(Names, ConfigUnknownTest, ::testing::ValuesIn(kUnknown));
 
-TEST_F(ConfigTest, UnsupportedSectionsAreRejected) {
-  for (const char* section : {"metrics", "admin"}) {
-    const ConfigLoad load = this->load(std::string("# x\n\n[") + section + "]\n");
-    ASSERT_EQ(load.errors.size(), 1u) << all_errors(load);
-    EXPECT_EQ(load.errors[0].text,
-              prefix(3, section) + "section not supported by this version yet");
-  }
+TEST_F(ConfigTest, OperationsSections) {
+  const ConfigLoad defaults = load("[server]\nstate_dir = \"/srv/q\"\n");
+  ASSERT_TRUE(defaults.errors.empty()) << all_errors(defaults);
+  EXPECT_EQ(defaults.config.metrics.listen, "127.0.0.1:9465");
+  EXPECT_EQ(defaults.config.admin.listen, "unix:/srv/q/correo.sock");  // under state_dir
+  EXPECT_EQ(defaults.config.shutdown.grace, std::chrono::seconds(30));
+
+  const ConfigLoad ok = load("[metrics]\nlisten = \"[::1]:9100\"\n[admin]\nlisten = \"127.0.0.2:9466\"\n"
+                             "[shutdown]\ngrace = \"5s\"\n");
+  ASSERT_TRUE(ok.errors.empty()) << all_errors(ok);
+  EXPECT_EQ(ok.config.metrics.listen, "[::1]:9100");
+  EXPECT_EQ(ok.config.admin.listen, "127.0.0.2:9466");
+  EXPECT_EQ(ok.config.shutdown.grace, std::chrono::seconds(5));
+  EXPECT_TRUE(load("[metrics]\nlisten = \"\"\n[admin]\nlisten = \"\"\n").errors.empty());
+
+  const ConfigLoad bad = load("[metrics]\nlisten = \"localhost:9465\"\n[admin]\nlisten = \"0.0.0.0:9466\"\n"
+                              "[shutdown]\ngrace = \"soon\"\n");
+  ASSERT_EQ(bad.errors.size(), 3u) << all_errors(bad);
+  EXPECT_NE(bad.errors[0].text.find("metrics.listen: must be \"IP:PORT\""), std::string::npos) << bad.errors[0].text;
+  EXPECT_NE(bad.errors[1].text.find("admin.listen: must be a loopback address"), std::string::npos) << bad.errors[1].text;
+  EXPECT_NE(bad.errors[2].text.find("shutdown.grace"), std::string::npos) << bad.errors[2].text;
 }
 
 TEST_F(ConfigTest, DeliverySections) {

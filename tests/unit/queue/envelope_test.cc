@@ -127,9 +127,9 @@ TEST(Envelope, Version2FieldsRoundTripAndVersion1StillDecodes) {
   EXPECT_EQ(d->by_mode, ByMode::kNotify);
   EXPECT_TRUE(d->by_trace);
   EXPECT_TRUE(d->delay_warned);
-  // A version 1 record is the current layout without the 11-byte v2 trailer and the v3
-  // hold fields (u8 + empty str = 5 bytes).
-  std::string v1 = v2.substr(0, v2.size() - 11 - 5);
+  // A version 1 record is the current layout without the 11-byte v2 trailer, the v3
+  // hold fields (u8 + empty str = 5 bytes) and the v4 next attempt (8 bytes).
+  std::string v1 = v2.substr(0, v2.size() - 11 - 5 - 8);
   v1[0] = 1;
   auto old = decode_envelope(v1);
   ASSERT_TRUE(old.has_value());
@@ -144,11 +144,12 @@ TEST(Envelope, HoldStateRoundTripsAndOlderRecordsAreNotHeld) {
   e.id = 42;
   e.held = true;
   e.hold_reason = "header_checks: /^Subject: hold me/";
-  const std::string v3 = encode_envelope(e);
-  auto d = decode_envelope(v3);
+  const std::string v4 = encode_envelope(e);
+  auto d = decode_envelope(v4);
   ASSERT_TRUE(d.has_value());
   EXPECT_TRUE(d->held);
   EXPECT_EQ(d->hold_reason, e.hold_reason);
+  const std::string v3 = v4.substr(0, v4.size() - 8);  // without the v4 next attempt
   // The same record as version 2: without the hold fields, and not held.
   std::string v2 = v3.substr(0, v3.size() - 1 - 4 - e.hold_reason.size());
   v2[0] = 2;
@@ -156,9 +157,25 @@ TEST(Envelope, HoldStateRoundTripsAndOlderRecordsAreNotHeld) {
   ASSERT_TRUE(old.has_value());
   EXPECT_FALSE(old->held);
   // A hold byte other than 0/1 is corruption.
-  std::string bad = v3;
+  std::string bad = v4;
   bad[v3.size() - 1 - 4 - e.hold_reason.size()] = 2;
   EXPECT_FALSE(decode_envelope(bad).has_value());
+}
+
+TEST(Envelope, NextAttemptRoundTripsAndVersion3DecodesAsUnknown) {
+  Envelope e;
+  e.id = 43;
+  e.next_attempt_us = 1'790'000'000'123'456;
+  const std::string v4 = encode_envelope(e);
+  auto d = decode_envelope(v4);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->next_attempt_us, e.next_attempt_us);
+  std::string v3 = v4.substr(0, v4.size() - 8);
+  v3[0] = 3;
+  auto old = decode_envelope(v3);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->next_attempt_us, 0);
+  EXPECT_FALSE(decode_envelope(v4.substr(0, v4.size() - 3)).has_value());  // truncated stamp
 }
 
 TEST(Envelope, OutOfRangeFieldsRejected) {
@@ -180,9 +197,9 @@ TEST(Envelope, AbsurdLengthsAndCountsRejected) {
   std::string bad = bytes;
   bad[9] = bad[10] = bad[11] = bad[12] = '\xff';
   EXPECT_FALSE(decode_envelope(bad).has_value());
-  // Recipient count 0xffffffff in the last 4 bytes.
+  // The hold reason's length (the 4 bytes before the 8-byte next attempt) 0xffffffff.
   bad = bytes;
-  for (size_t i = bad.size() - 4; i < bad.size(); ++i) bad[i] = '\xff';
+  for (size_t i = bad.size() - 12; i < bad.size() - 8; ++i) bad[i] = '\xff';
   EXPECT_FALSE(decode_envelope(bad).has_value());
 }
 

@@ -21,7 +21,7 @@ class FakeHost : public SessionHost {
     commits.push_back(std::move(r));
     return true;
   }
-  void on_accepted(uint64_t) override { ++accepted; }
+  void on_accepted(uint64_t, uint64_t) override { ++accepted; }
   bool storage_available(uint64_t bytes) override { return bytes <= free_bytes; }
   bool flush_domain(std::string_view domain, bool subdomains) override {
     flushed.emplace_back(std::string(domain), subdomains);
