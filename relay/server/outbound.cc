@@ -347,9 +347,11 @@ void Outbound::on_connect(Conn& c, int res) {
     Destination* d = destination(c.dest_key);
     const ServerReply why = c.last_failure;
     close(c);
-    // Nobody else is getting through to this destination: defer what waits for it. No
+    // No connection to this destination is established (others may still be connecting to
+    // the same dead hosts): defer what waits for it now. Waiting for those would let each
+    // failure re-open for the queue while another attempt is pending, a connect storm. No
     // relay is named: none answered (as Postfix logs relay=none; the reply names the host).
-    if (d && d->connections == 0) fail_queue(*d, why, "");
+    if (d && d->connections - d->opening == 0) fail_queue(*d, why, "");
     return;
   }
   ClientTls policy = ClientTls::kNone;
