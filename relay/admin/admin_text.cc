@@ -96,7 +96,7 @@ std::string iso8601(int64_t us, bool with_micros) {
   return buf;
 }
 
-std::optional<int64_t> parse_duration(std::string_view text) {
+std::optional<int64_t> parse_age_seconds(std::string_view text) {
   constexpr int64_t kMaxSeconds = 3650LL * 86400;
   if (text.empty()) return std::nullopt;
   int64_t unit = 1;
