@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -186,19 +187,27 @@ Result<int> connect_admin(const AdminAddress& address, int timeout_ms) {
   Result<SockAddr> sa = to_sockaddr(address);
   if (!sa) return sa.error();
   const int family = address.is_unix ? AF_UNIX : (address.ip.v6 ? AF_INET6 : AF_INET);
-  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // Unix: a blocking connect waits (up to SO_SNDTIMEO) while the listener's backlog is full,
+  // where a non-blocking one would fail at once with EAGAIN. TCP: non-blocking plus poll.
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | (address.is_unix ? 0 : SOCK_NONBLOCK), 0);
   if (fd < 0) return Error{errno_text(errno)};
-  int rc = ::connect(fd, sa->get(), sa->len);
+  if (address.is_unix) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  int rc;
+  do {
+    rc = ::connect(fd, sa->get(), sa->len);
+  } while (rc != 0 && errno == EINTR && address.is_unix);
   int err = rc == 0 ? 0 : errno;
-  if (rc != 0 && (err == EINPROGRESS || err == EAGAIN)) {
+  if (address.is_unix && (err == EAGAIN || err == EINPROGRESS)) err = ETIMEDOUT;
+  if (!address.is_unix && err == EINPROGRESS) {
     pollfd p{fd, POLLOUT, 0};
     do {
       rc = ::poll(&p, 1, timeout_ms);
     } while (rc < 0 && errno == EINTR);
     if (rc == 0) {
       err = ETIMEDOUT;
-    } else if (address.is_unix && err == EAGAIN) {
-      err = EAGAIN;  // unix sockets do not complete later: the listener's backlog is full
     } else {
       socklen_t len = sizeof err;
       ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -206,9 +215,9 @@ Result<int> connect_admin(const AdminAddress& address, int timeout_ms) {
   }
   if (err != 0) {
     ::close(fd);
-    return Error{err == EAGAIN ? std::string("the daemon's admin backlog is full") : errno_text(err)};
+    return Error{errno_text(err)};
   }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // the client reads with poll timeouts
+  if (!address.is_unix) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // reads use poll timeouts
   return fd;
 }
 

@@ -81,7 +81,7 @@ Result<Options> parse_options(const std::vector<std::string>& args, size_t from,
       o.filter.state = parse_queue_state(value);
       if (!o.filter.state) return Error{"--state must be active, deferred or held, not " + printable(value)};
     } else {
-      const std::optional<int64_t> secs = parse_age_seconds(value);
+      const std::optional<int64_t> secs = parse_age(value);
       if (!secs) return Error{"--min-age wants a duration like 30s, 5m, 2h or 1d, not " + printable(value)};
       o.filter.min_age_s = *secs;
     }

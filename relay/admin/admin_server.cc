@@ -28,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 // Connections accepted per wake-up: a flood of connects cannot starve the clients we have.
 constexpr int kAcceptBurst = 32;
+// Listen backlog: larger than max_clients, since connections past the bound are accepted
+// only to be told `ERR busy` at once - better than a client hanging in the backlog.
+constexpr int kListenBacklog = 64;
 // How much of the argv the log line shows; the full request is at most 4 KiB anyway.
 constexpr size_t kLoggedArgsBytes = 512;
 
@@ -225,7 +228,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& liste
   if (!address) return address.error();
   if (options.max_clients == 0) return Error{"admin max_clients must be at least 1"};
   auto impl = std::make_unique<Impl>(backend, std::move(options));
-  Result<AdminListener> listener = listen_admin(*address, static_cast<int>(impl->options.max_clients));
+  Result<AdminListener> listener = listen_admin(*address, kListenBacklog);
   if (!listener) return listener.error();
   impl->listener = *listener;
   impl->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

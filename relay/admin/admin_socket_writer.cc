@@ -37,6 +37,10 @@ void SocketReplyWriter::error(AdminError code, std::string_view text) {
 }
 
 void SocketReplyWriter::finish() {
+  if (failed_) {
+    result_ = "dropped";  // the client went away or stopped reading; nothing more to say
+    return;
+  }
   if (!finished_) error(AdminError::kFailed, "internal error: the command gave no result");
   flush();
 }

@@ -27,12 +27,13 @@ class SocketReplyWriter final : public ReplyWriter {
   void error(AdminError code, std::string_view text) override;
 
   // finish - makes sure a final line went out (a command that wrote none gets `ERR failed`:
-  // a bug, but the client must still see an end) and flushes.
+  // a bug, but the client must still see an end) and flushes. After a failed write there is
+  // no one to tell: result() becomes "dropped".
   void finish();
 
   bool finished() const { return finished_; }
   bool failed() const { return failed_; }
-  const std::string& result() const { return result_; }  // "ok" or the ERR code, for the log
+  const std::string& result() const { return result_; }  // "ok", the ERR code or "dropped", for the log
   uint64_t data_lines() const { return data_lines_; }
   const std::string& failure() const { return failure_; }  // why the client was dropped
 

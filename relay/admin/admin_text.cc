@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "relay/config/config.h"
+
 namespace correo {
 namespace {
 
@@ -96,25 +98,19 @@ std::string iso8601(int64_t us, bool with_micros) {
   return buf;
 }
 
-std::optional<int64_t> parse_age_seconds(std::string_view text) {
+std::optional<int64_t> parse_age(std::string_view text) {
   constexpr int64_t kMaxSeconds = 3650LL * 86400;
-  if (text.empty()) return std::nullopt;
-  int64_t unit = 1;
-  switch (text.back()) {
-    case 's': unit = 1; text.remove_suffix(1); break;
-    case 'm': unit = 60; text.remove_suffix(1); break;
-    case 'h': unit = 3600; text.remove_suffix(1); break;
-    case 'd': unit = 86400; text.remove_suffix(1); break;
-    default: break;
+  if (text.empty() || text.size() > 12) return std::nullopt;  // 12 digits cannot overflow
+  int64_t seconds = 0;
+  if (text.find_first_not_of("0123456789") == std::string_view::npos) {
+    for (char c : text) seconds = seconds * 10 + (c - '0');
+  } else {
+    const std::optional<Duration> d = parse_duration(text);
+    if (!d) return std::nullopt;
+    seconds = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
   }
-  if (text.empty() || text.size() > 12) return std::nullopt;  // 12 digits cannot overflow below
-  int64_t n = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  if (n > kMaxSeconds / unit) return std::nullopt;
-  return n * unit;
+  if (seconds > kMaxSeconds) return std::nullopt;
+  return seconds;
 }
 
 }  // namespace correo

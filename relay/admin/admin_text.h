@@ -25,8 +25,9 @@ std::string printable(std::string_view s);
 // "2024-05-01T12:34:56.123456Z".
 std::string iso8601(int64_t us, bool with_micros);
 
-// parse_age_seconds - "30s", "5m", "2h", "1d" (a bare number is seconds) to seconds. nullopt for
-// anything else, or more than ten years (a typo, not an age).
-std::optional<int64_t> parse_age_seconds(std::string_view text);
+// parse_age - an age for --min-age in whole seconds: the config file's duration syntax
+// ("30s", "5m", "2h", "1d"; config.h parse_duration) or a bare number of seconds. nullopt
+// for anything else, or more than ten years (a typo, not an age).
+std::optional<int64_t> parse_age(std::string_view text);
 
 }  // namespace correo
