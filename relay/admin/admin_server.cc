@@ -31,6 +31,8 @@ constexpr int kAcceptBurst = 32;
 // Listen backlog: larger than max_clients, since connections past the bound are accepted
 // only to be told `ERR busy` at once - better than a client hanging in the backlog.
 constexpr int kListenBacklog = 64;
+// How long accepting pauses after accept() fails for lack of descriptors or memory.
+constexpr std::chrono::milliseconds kAcceptPause{100};
 // How much of the argv the log line shows; the full request is at most 4 KiB anyway.
 constexpr size_t kLoggedArgsBytes = 512;
 
@@ -88,6 +90,7 @@ struct AdminServer::Impl {
   AdminListener listener;
   int stop_fd = -1;
   std::vector<Client> clients;
+  Clock::time_point accept_paused_until{};
   std::thread thread;
 
   Impl(AdminBackend& b, AdminServerOptions o) : backend(b), options(std::move(o)) {}
@@ -116,9 +119,10 @@ void AdminServer::Impl::run() {
   while (true) {
     fds.clear();
     fds.push_back({stop_fd, POLLIN, 0});
-    fds.push_back({listener.fd, POLLIN, 0});
-    int timeout_ms = -1;
     const Clock::time_point now = Clock::now();
+    const bool accepting = now >= accept_paused_until;
+    fds.push_back({listener.fd, static_cast<short>(accepting ? POLLIN : 0), 0});
+    int timeout_ms = accepting ? -1 : static_cast<int>(kAcceptPause.count());
     for (const Client& c : clients) {
       fds.push_back({c.fd, POLLIN, 0});
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(c.deadline - now).count();
@@ -126,7 +130,9 @@ void AdminServer::Impl::run() {
       timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
     }
     const int rc = ::poll(fds.data(), fds.size(), timeout_ms);
-    if (rc < 0 && errno != EINTR) {
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      // Cannot happen short of a kernel out of memory; the daemon keeps running without admin.
       LogLine(LogLevel::kError, "admin_poll_failed").kv("error", std::strerror(errno));
       return;
     }
@@ -137,8 +143,11 @@ void AdminServer::Impl::run() {
     kept.reserve(clients.size());
     for (size_t i = 0; i < clients.size(); ++i) {
       Client& c = clients[i];
-      if (rc > 0 && fds[i + 2].revents != 0 && !read_from(c)) continue;
-      if (Clock::now() >= c.deadline && !(rc > 0 && fds[i + 2].revents != 0)) {
+      const bool readable = fds[i + 2].revents != 0;
+      const bool expired = Clock::now() >= c.deadline;
+      // An expired client gets one last read: its request may have come in while we served.
+      if ((readable || expired) && !read_from(c)) continue;
+      if (expired) {
         log_rejected(c, "timeout", "no complete request in time");
         say_and_close(c.fd, encode_err_line(AdminError::kProtocol, "no complete request in time"));
         continue;
@@ -146,7 +155,7 @@ void AdminServer::Impl::run() {
       kept.push_back(std::move(c));
     }
     clients = std::move(kept);
-    if (rc > 0 && fds[1].revents != 0) accept_clients();
+    if (fds[1].revents != 0) accept_clients();
   }
 }
 
@@ -155,7 +164,10 @@ void AdminServer::Impl::accept_clients() {
     const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+        // Out of descriptors or memory: the listener stays readable, so pause accepting
+        // rather than spin on poll().
         LogLine(LogLevel::kWarn, "admin_accept_failed").kv("error", std::strerror(errno));
+        accept_paused_until = Clock::now() + kAcceptPause;
       }
       return;
     }
