@@ -21,6 +21,7 @@
 #include "relay/common/log.h"
 #include "relay/common/snapshot.h"
 #include "relay/config/config.h"
+#include "relay/config/config_reload.h"
 #include "relay/delivery/scheduler.h"
 #include "relay/policy/greylist.h"
 #include "relay/policy/policy.h"
@@ -138,11 +139,13 @@ bool reload_files(const Config& config, TlsContextSlot& tls, AuthService* auth, 
 }
 
 // reload - SIGHUP. The whole file is read and checked first: an invalid file changes
-// nothing (every error is logged). A valid one applies [log] at once and re-reads the
-// certificate, users and policy maps from the paths it names; other changed sections are
-// named in the log as needing a restart (listeners, workers and the queue are bound at start).
-bool reload(const std::string& path, const Config& running, TlsContextSlot& tls, AuthService* auth,
-            Snapshot<UserTable>& users, Policy& policy) {
+// nothing (every error is logged). A valid one is published as the running configuration -
+// except the settings bound at start, which plan_reload keeps and the log names as
+// restart_needed - and the certificate, users and policy maps are re-read from the paths it
+// names. New sessions and the next scheduling decisions use it; sessions already open keep
+// the configuration they started with.
+bool reload(const std::string& path, std::shared_ptr<const Config>& running, Snapshot<Config>& slot,
+            TlsContextSlot& tls, AuthService* auth, Snapshot<UserTable>& users, Policy& policy) {
   ConfigLoad next = load_config(path);
   if (!next.errors.empty()) {
     for (const auto& e : next.errors) {
@@ -152,24 +155,15 @@ bool reload(const std::string& path, const Config& running, TlsContextSlot& tls,
         .kv("kept", "the running configuration");
     return false;
   }
-  set_log_options(next.config.log.level, next.config.log.format);
-  std::string restart;
-  auto note = [&](const std::string& name) {
-    if (name == "log") return;
-    if (!restart.empty()) restart += ',';
-    restart += name;
-  };
-  for (const auto& [name, text] : next.config.section_text) {
-    auto old = running.section_text.find(name);
-    if (old == running.section_text.end() || old->second != text) note(name);
-  }
-  for (const auto& [name, text] : running.section_text) {
-    if (next.config.section_text.count(name) == 0) note(name);
-  }
-  const bool files_ok = reload_files(next.config, tls, auth, users, policy);
+  ReloadPlan plan = plan_reload(*running, std::move(next.config));
+  set_log_options(plan.config.log.level, plan.config.log.format);
+  policy.apply_rates(plan.config.policy);
+  running = std::make_shared<const Config>(std::move(plan.config));
+  slot.set(running);
+  const bool files_ok = reload_files(*running, tls, auth, users, policy);
   LogLine line(LogLevel::kInfo, "reloaded");
   line.kv("what", "config").kv("files_ok", files_ok);
-  if (!restart.empty()) line.kv("restart_needed", restart);
+  if (!plan.restart_needed.empty()) line.kv("restart_needed", join_names(plan.restart_needed));
   return files_ok;
 }
 
@@ -201,7 +195,13 @@ int run(const char* config_path) {
     fprintf(stderr, "correod: not started: %zu configuration error(s)\n", load.errors.size());
     return 1;
   }
-  const Config config = std::move(load.config);
+  // The running configuration: threads read it through a Snapshot, and SIGHUP publishes a
+  // new one. `config` is the one the daemon started with, for what is bound at start.
+  Snapshot<Config> config_slot;
+  const auto initial = std::make_shared<const Config>(std::move(load.config));
+  config_slot.set(initial);
+  std::shared_ptr<const Config> running = initial;
+  const Config& config = *initial;
   set_log_options(config.log.level, config.log.format);
 
   // Signals are taken by this thread only (sigwait); workers and the spool never see them.
@@ -233,7 +233,7 @@ int run(const char* config_path) {
   const RecoveryInfo& recovered = spool->recovery();
   for (uint64_t id : recovered.ids) LogLine(LogLevel::kDebug, "recovered").kv("id", format_queue_id(id));
 
-  Scheduler scheduler(config, *spool, config.server.workers, recovered.max_id);
+  Scheduler scheduler(config_slot, *spool, config.server.workers, recovered.max_id);
 
   TlsContextSlot tls;
   Snapshot<UserTable> users;
@@ -314,7 +314,7 @@ int run(const char* config_path) {
       sockets.push_back(ListenSocket{fd.value(), i, listener_name(config.listeners[i])});
     }
     workers.push_back(
-        std::make_unique<Worker>(w, config, *spool, scheduler, std::move(sockets), recovered.max_id, metrics.worker(w),
+        std::make_unique<Worker>(w, config_slot, *spool, scheduler, std::move(sockets), recovered.max_id, metrics.worker(w),
                                  services));
   }
   spool->start();
@@ -382,11 +382,11 @@ int run(const char* config_path) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      metrics.count_reload(reload(config_path, config, tls, auth.get(), users, policy));
+      metrics.count_reload(reload(config_path, running, config_slot, tls, auth.get(), users, policy));
       continue;
     }
     LogLine(LogLevel::kInfo, "stopping").kv("signal", strsignal(sig))
-        .kv("grace_s", std::chrono::duration<double>(config.shutdown.grace).count());
+        .kv("grace_s", std::chrono::duration<double>(running->shutdown.grace).count());
     break;
   }
   // Drain: readiness goes false at once (a load balancer stops sending), then the scheduler

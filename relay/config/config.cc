@@ -500,9 +500,6 @@ ConfigLoad load_config(const std::string& path) {
     const toml::value root = toml::parse(in, path);
     load_root(d, root, load.config);
     resolve_defaults(load.config);
-    if (root.is_table()) {
-      for (const auto& [name, value] : root.as_table()) load.config.section_text[name] = toml::format(value);
-    }
   } catch (const toml::syntax_error& e) {
     d.add(e.location().line(), "syntax error", summarize_toml_error(e.what()));
   } catch (const toml::exception& e) {

@@ -45,12 +45,14 @@ struct ListenerConfig {
   // Indexes into policy.milters this listener calls, in order (key `milters`: names;
   // default: every milter).
   std::vector<uint32_t> milters;
+  bool operator==(const ListenerConfig&) const = default;
 };
 
 struct ServerConfig {
   std::string hostname;          // default: gethostname(); greeting, EHLO, Received:
   unsigned workers = 0;          // 0 = one per CPU (resolved by the loader to a real count)
   std::string state_dir = "var"; // queue lives in <state_dir>/queue
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct LimitsConfig {
@@ -112,6 +114,7 @@ struct DnsConfig {
   // Cached MX/address answers per worker: bounds resolver memory.
   uint32_t cache_entries = 100000;
   Duration timeout = std::chrono::seconds(5);  // per DNS try (3 tries)
+  bool operator==(const DnsConfig&) const = default;
 };
 
 enum class OutboundTls : uint8_t { kNone, kOpportunistic, kVerify };
@@ -166,11 +169,13 @@ struct LogConfig {
 
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9465";  // /metrics, /healthz, /readyz; "" = off
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 struct AdminConfig {
   std::string listen;       // "unix:PATH" or loopback "IP:PORT"; "" = off
   bool listen_set = false;  // unset: unix:<server.state_dir>/correo.sock
+  bool operator==(const AdminConfig&) const = default;
 };
 
 struct ShutdownConfig {
@@ -179,8 +184,6 @@ struct ShutdownConfig {
 
 struct Config {
   std::string path;  // file it came from, for messages
-  // section_text - each top-level section as TOML text, so a reload can name what changed.
-  std::map<std::string, std::string> section_text;
   ServerConfig server;
   std::vector<ListenerConfig> listeners;  // default: one smtp listener on 127.0.0.1:2525
   LimitsConfig limits;

@@ -60,6 +60,7 @@ struct GreylistConfig {
   std::chrono::milliseconds retry_window = std::chrono::hours(48);     // a later retry starts over
   std::chrono::milliseconds pass_lifetime = std::chrono::hours(24 * 35);  // a passed triplet stays allowed
   uint32_t auto_allow_clients = 5;  // passed triplets after which a client network is allowed (0 = off)
+  bool operator==(const GreylistConfig&) const = default;
 };
 
 enum class MilterDefault : uint8_t { kAccept, kTempFail, kReject };
@@ -71,6 +72,7 @@ struct MilterConfig {
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(5);
   std::chrono::milliseconds timeout = std::chrono::seconds(30);  // per reply
   MilterDefault default_action = MilterDefault::kTempFail;       // when the milter is down or broken
+  bool operator==(const MilterConfig&) const = default;
 };
 
 struct PolicyConfig {

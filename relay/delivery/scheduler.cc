@@ -61,14 +61,13 @@ std::vector<std::string> delivery_domain_labels(const Config& config) {
 
 }  // namespace
 
-Scheduler::Scheduler(const Config& config, Spool& spool, unsigned workers, uint64_t id_floor)
+Scheduler::Scheduler(const Snapshot<Config>& config, Spool& spool, unsigned workers, uint64_t id_floor)
     : config_(config),
       spool_(spool),
-      routes_(config),
       workers_(workers),
       bounce_ids_(workers, id_floor),  // a generator index no worker uses
       rng_(std::random_device{}()),
-      domain_labels_(delivery_domain_labels(config)),
+      domain_labels_(delivery_domain_labels(*config_)),
       metrics_(domain_labels_.size()) {
   for (size_t i = 0; i + 1 < domain_labels_.size(); ++i) domain_index_.emplace(domain_labels_[i], i);
   for (unsigned w = 0; w < workers; ++w) {
@@ -144,7 +143,7 @@ void Scheduler::flush_domains() {
     std::lock_guard<std::mutex> lock(flush_mu_);
     requests.swap(flush_domains_);
   }
-  if (requests.empty() || config_.delivery.queue_only) return;
+  if (requests.empty() || config_->delivery.queue_only) return;
   auto matches = [&](std::string_view address) {
     const std::string domain = lowercase_ascii(domain_of(address));
     for (const auto& [d, sub] : requests) {
@@ -158,7 +157,7 @@ void Scheduler::flush_domains() {
   constexpr size_t kFlushScan = 100000;
   std::vector<DueEntry> all = spool_.due(INT64_MAX, kFlushScan, [this](uint64_t id) { return in_flight_.count(id) > 0; });
   for (const DueEntry& e : all) {
-    if (in_flight_.size() >= config_.delivery.in_flight_messages) break;
+    if (in_flight_.size() >= config_->delivery.in_flight_messages) break;
     StoredMessage stored;
     if (!spool_.load(e.id, stored)) continue;
     const bool wanted = std::any_of(stored.envelope.recipients.begin(), stored.envelope.recipients.end(),
@@ -179,6 +178,8 @@ void Scheduler::run() {
       timeout_ms = wait_us <= 0 ? 0 : static_cast<int>(std::min<int64_t>(kTickMs, wait_us / 1000 + 1));
     }
     if (::poll(fds, 2, timeout_ms) > 0) scan_wanted_ = true;
+    // A SIGHUP's configuration: rescan, since queue_only, limits or routes may have changed.
+    if (config_.refresh()) scan_wanted_ = true;
     uint64_t drained;
     for (const pollfd& p : fds) {
       if (p.revents & POLLIN) {
@@ -199,7 +200,7 @@ void Scheduler::run() {
     const bool flush = flush_.exchange(false);
     // A scan skips every in-flight entry at the front of the schedule: under load, wake-ups
     // come thousands of times a second, so scan at most every kScanIntervalUs.
-    if (config_.delivery.queue_only) {
+    if (config_->delivery.queue_only) {
       scan_wanted_ = false;  // nothing is ever dispatched: sleep until the next wake-up
     } else if (flush || now - last_scan_us_ >= kScanIntervalUs) {
       last_scan_us_ = now;
@@ -218,8 +219,8 @@ void Scheduler::run() {
 
 // dispatch_due - hand out due messages while there is room in flight.
 void Scheduler::dispatch_due(int64_t now) {
-  const size_t room = config_.delivery.in_flight_messages > in_flight_.size()
-                          ? config_.delivery.in_flight_messages - in_flight_.size() : 0;
+  const size_t room = config_->delivery.in_flight_messages > in_flight_.size()
+                          ? config_->delivery.in_flight_messages - in_flight_.size() : 0;
   if (room == 0) return;
   std::vector<DueEntry> due = spool_.due(now, room, [this](uint64_t id) { return in_flight_.count(id) > 0; });
   for (const DueEntry& e : due) {
@@ -254,7 +255,7 @@ void Scheduler::dispatch(uint64_t id, int64_t due_us, StoredMessage&& stored) {
   for (uint32_t i = 0; i < n; ++i) {
     const Recipient& r = message->envelope.recipients[i];
     if (r.state != RecipientState::kPending) continue;
-    NextHop hop = routes_.route(domain_of(r.address));
+    NextHop hop = RouteTable(*config_).route(domain_of(r.address));
     auto it = std::find_if(jobs.begin(), jobs.end(), [&](const DeliveryJob& j) { return j.hop == hop; });
     if (it == jobs.end()) {
       DeliveryJob j;
@@ -303,15 +304,15 @@ int64_t Scheduler::next_attempt(const Envelope& env, int64_t now) {
   for (const Recipient& r : env.recipients) {
     if (r.state == RecipientState::kPending) attempts = std::max(attempts, r.attempts);
   }
-  const int64_t initial = to_us(config_.queue.retry_initial);
-  const int64_t cap = to_us(config_.queue.retry_max);
+  const int64_t initial = to_us(config_->queue.retry_initial);
+  const int64_t cap = to_us(config_->queue.retry_max);
   int64_t delay = initial;
   for (uint32_t i = 1; i < attempts && delay < cap; ++i) delay *= 2;
   delay = std::min(delay, cap);
   // Jitter (x0.8 .. x1.2) so mail deferred together does not come back together.
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   delay = static_cast<int64_t>(static_cast<double>(delay) * jitter(rng_));
-  int64_t deadline = env.arrival_us + to_us(config_.queue.max_lifetime);
+  int64_t deadline = env.arrival_us + to_us(config_->queue.max_lifetime);
   // A DELIVERBY deadline is acted on when it passes (return or notify), not an attempt later.
   if (env.by_mode != ByMode::kNone && env.deliver_by_us > now &&
       (env.by_mode == ByMode::kReturn || !env.delay_warned)) {
@@ -328,7 +329,7 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
     pending_admin_.erase(p);
   }
   std::vector<uint32_t> failed_now;
-  const bool expired = now >= env.arrival_us + to_us(config_.queue.max_lifetime);
+  const bool expired = now >= env.arrival_us + to_us(config_->queue.max_lifetime);
   // DELIVERBY with R: what is not delivered by the deadline is returned (RFC 2852 §4.1.4.1).
   const bool by_returned = env.by_mode == ByMode::kReturn && now >= env.deliver_by_us;
   for (uint32_t i = 0; i < env.recipients.size(); ++i) {
@@ -369,7 +370,7 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
       f.dsn_status[i] = by_returned ? "5.4.7" : "4.4.7";
       r.last_reply = (by_returned ? std::string("5.4.7 delivery time (DELIVERBY) expired") :
                                     "4.4.7 message expired after " +
-                                        std::to_string(to_us(config_.queue.max_lifetime) / 1000000) + " s in the queue") +
+                                        std::to_string(to_us(config_->queue.max_lifetime) / 1000000) + " s in the queue") +
                      (r.last_reply.empty() ? std::string() : "; last error: " + r.last_reply);
       failed_now.push_back(i);
       ++stats_.failed;
@@ -433,8 +434,8 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
         .kv("notice_id", format_queue_id(req.add.back().envelope.id)).kv("to", env.sender);
   }
   // Delay notice, once: after queue.delay_warning, or when a BY=;N deadline passed.
-  const bool warn_time = config_.queue.delay_warning.count() > 0 &&
-                         now - env.arrival_us >= to_us(config_.queue.delay_warning);
+  const bool warn_time = config_->queue.delay_warning.count() > 0 &&
+                         now - env.arrival_us >= to_us(config_->queue.delay_warning);
   const bool by_notify = env.by_mode == ByMode::kNotify && now >= env.deliver_by_us;
   if (req.op == CommitOp::kUpdate && !env.delay_warned && (warn_time || by_notify) && !env.sender.empty()) {
     std::vector<uint32_t> to_warn;
@@ -472,7 +473,7 @@ void Scheduler::decide(uint64_t id, InFlight& f, int64_t now) {
 StoredMessage Scheduler::make_dsn(const InFlight& f, const Envelope& env, const std::vector<uint32_t>& rcpts,
                                   DsnAction action, int64_t now) {
   DsnInput in;
-  in.reporting_mta = config_.server.hostname;
+  in.reporting_mta = config_->server.hostname;
   in.original_sender = env.sender;
   in.envid = env.envid;
   in.arrival_us = env.arrival_us;
@@ -494,7 +495,7 @@ StoredMessage Scheduler::make_dsn(const InFlight& f, const Envelope& env, const 
     d.remote_mta = remote.substr(0, remote.find('['));
     d.diagnostic = reply.code ? reply.to_string() : std::string();
     d.last_attempt_us = now;
-    if (action == DsnAction::kDelayed) d.retry_until_us = env.arrival_us + to_us(config_.queue.max_lifetime);
+    if (action == DsnAction::kDelayed) d.retry_until_us = env.arrival_us + to_us(config_->queue.max_lifetime);
     in.recipients.push_back(std::move(d));
   }
   StoredMessage out;
@@ -510,7 +511,7 @@ StoredMessage Scheduler::make_dsn(const InFlight& f, const Envelope& env, const 
   b.smtputf8 = env.smtputf8;
   b.arrival_us = now;
   b.client_address = "127.0.0.1";
-  b.helo = config_.server.hostname;
+  b.helo = config_->server.hostname;
   b.size = out.body.size();
   return out;
 }

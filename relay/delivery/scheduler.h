@@ -37,6 +37,7 @@
 #include "relay/config/config.h"
 #include "relay/delivery/delivery_types.h"
 #include "relay/delivery/dsn.h"
+#include "relay/config/live_config.h"
 #include "relay/delivery/route.h"
 
 namespace correo {
@@ -51,7 +52,10 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
-  Scheduler(const Config& config, Spool& spool, unsigned workers, uint64_t id_floor);
+  // config: the running configuration; routes, retry times, lifetimes and limits follow each
+  // SIGHUP from the next scheduling decision on. The `domain` labels of the delivery metrics
+  // are fixed at start (a domain added later counts as "other" until a restart).
+  Scheduler(const Snapshot<Config>& config, Spool& spool, unsigned workers, uint64_t id_floor);
   ~Scheduler();
 
   void start();
@@ -129,9 +133,8 @@ class Scheduler {
   StoredMessage make_dsn(const InFlight& f, const Envelope& env, const std::vector<uint32_t>& rcpts,
                          DsnAction action, int64_t now_us);
 
-  const Config& config_;
+  LiveConfig config_;  // the scheduler thread's view, refreshed each loop turn
   Spool& spool_;
-  RouteTable routes_;
   const unsigned workers_;
   QueueIdGenerator bounce_ids_;
   std::vector<std::unique_ptr<WorkerQueues>> queues_;

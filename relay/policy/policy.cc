@@ -45,47 +45,58 @@ Result<std::shared_ptr<const PolicyTables>> load_policy_tables(const PolicyConfi
 }
 
 Policy::Policy(const Config& config)
-    : config_(config.policy),
-      per_client_(config.policy.tracked_clients),
-      connection_rate_(config.policy.tracked_clients, per_second(config.policy.connection_rate),
-                       std::max<double>(1, config.policy.connection_rate)),
-      message_rate_(config.policy.tracked_clients, per_second(config.policy.message_rate),
-                    std::max<double>(1, config.policy.message_rate)),
-      user_rate_(config.policy.tracked_clients, per_second(config.policy.user_message_rate),
-                 std::max<double>(1, config.policy.user_message_rate)) {
-  for (const std::string& spec : config_.dnsbl.sites) {
+    : per_client_(config.policy.tracked_clients),
+      connection_rate_(config.policy.tracked_clients, 0, 1),
+      message_rate_(config.policy.tracked_clients, 0, 1),
+      user_rate_(config.policy.tracked_clients, 0, 1) {
+  apply_rates(config.policy);
+  for (const std::string& spec : config.policy.dnsbl.sites) {
     if (auto site = parse_dnsbl_site(spec)) dnsbl_.push_back(std::move(site.value()));  // validated by the loader
   }
 }
 
-Policy::Admission Policy::acquire_connection(const std::string& client, bool limit, bool rate, Clock::time_point now) {
-  if (rate && config_.connection_rate && !connection_rate_.take(client, now)) return Admission::kRateExceeded;
+void Policy::apply_rates(const PolicyConfig& config) {
+  // Rates are configured per minute; a bucket holds one minute's worth (at least 1).
+  connection_rate_.set_rate(per_second(config.connection_rate), std::max<double>(1, config.connection_rate));
+  message_rate_.set_rate(per_second(config.message_rate), std::max<double>(1, config.message_rate));
+  user_rate_.set_rate(per_second(config.user_message_rate), std::max<double>(1, config.user_message_rate));
+}
+
+Policy::Admission Policy::acquire_connection(const PolicyConfig& config, const std::string& client, bool limit,
+                                             bool rate, Clock::time_point now, ConnectionTicket& ticket) {
+  ticket = {};
+  if (rate && config.connection_rate && !connection_rate_.take(client, now)) return Admission::kRateExceeded;
   if (!limit) return Admission::kOk;
-  if (config_.max_connections) {
-    uint32_t n = total_.load(std::memory_order_relaxed);
-    do {
-      if (n >= config_.max_connections) return Admission::kTooManyTotal;
-    } while (!total_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
-  }
-  if (config_.max_connections_per_client && !per_client_.acquire(client, config_.max_connections_per_client)) {
-    if (config_.max_connections) total_.fetch_sub(1, std::memory_order_relaxed);
-    return Admission::kTooManyFromClient;
+  // The total is counted even with no max_connections set, so a reload that sets one
+  // starts from the true number of connections.
+  uint32_t n = total_.load(std::memory_order_relaxed);
+  do {
+    if (config.max_connections && n >= config.max_connections) return Admission::kTooManyTotal;
+  } while (!total_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  ticket.total = true;
+  if (config.max_connections_per_client) {
+    if (!per_client_.acquire(client, config.max_connections_per_client)) {
+      total_.fetch_sub(1, std::memory_order_relaxed);
+      ticket.total = false;
+      return Admission::kTooManyFromClient;
+    }
+    ticket.per_client = true;
   }
   return Admission::kOk;
 }
 
-void Policy::release_connection(const std::string& client, bool limited) {
-  if (!limited) return;
-  if (config_.max_connections) total_.fetch_sub(1, std::memory_order_relaxed);
-  if (config_.max_connections_per_client) per_client_.release(client);
+void Policy::release_connection(const std::string& client, ConnectionTicket ticket) {
+  if (ticket.total) total_.fetch_sub(1, std::memory_order_relaxed);
+  if (ticket.per_client) per_client_.release(client);
 }
 
-bool Policy::allowlisted(const IpAddress& ip) const { return in_any(config_.client_allow, ip); }
-bool Policy::denylisted(const IpAddress& ip) const { return in_any(config_.client_deny, ip); }
+bool Policy::allowlisted(const PolicyConfig& config, const IpAddress& ip) { return in_any(config.client_allow, ip); }
+bool Policy::denylisted(const PolicyConfig& config, const IpAddress& ip) { return in_any(config.client_deny, ip); }
 
-bool Policy::take_message(std::string_view client, std::string_view user, Clock::time_point now) {
-  if (!user.empty()) return !config_.user_message_rate || user_rate_.take(user, now);
-  return !config_.message_rate || message_rate_.take(client, now);
+bool Policy::take_message(const PolicyConfig& config, std::string_view client, std::string_view user,
+                          Clock::time_point now) {
+  if (!user.empty()) return !config.user_message_rate || user_rate_.take(user, now);
+  return !config.message_rate || message_rate_.take(client, now);
 }
 
 }  // namespace correo

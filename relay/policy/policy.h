@@ -46,26 +46,40 @@ inline size_t reason_index(Check c) { return static_cast<size_t>(c); }
 inline size_t reason_index(RejectReason r) { return static_cast<size_t>(r); }
 std::string_view reason_name(size_t index);
 
+// ConnectionTicket - what acquire_connection counted, so release undoes exactly that even
+// when a reload changed the limits in between.
+struct ConnectionTicket {
+  bool total = false;       // counted in the process-wide total
+  bool per_client = false;  // counted in the per-client table
+};
+
+// Policy - the state behind the checks. The settings are not kept here: every call takes
+// the caller's configuration snapshot (`config.policy`), so a SIGHUP applies new limits,
+// rates and lists at once while the tables and counters carry on.
 class Policy {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // config: sizes the per-client tables and sets the first rates (tracked_clients and the
+  // DNSBL sites are bound at start; see config_reload.h).
   explicit Policy(const Config& config);
   Policy(const Policy&) = delete;
   Policy& operator=(const Policy&) = delete;
 
-  const PolicyConfig& config() const { return config_; }
+  // apply_rates - SIGHUP: the rate tables refill at the new rates (buckets keep their tokens).
+  void apply_rates(const PolicyConfig& config);
 
-  // Connection screening (all workers together). acquire_connection is paired with
-  // release_connection when it returned kOk.
+  // Connection screening (all workers together). A kOk admission fills `ticket`, which
+  // release_connection gets back.
   enum class Admission : uint8_t { kOk, kTooManyTotal, kTooManyFromClient, kRateExceeded };
-  Admission acquire_connection(const std::string& client, bool limit, bool rate, Clock::time_point now);
-  void release_connection(const std::string& client, bool limited);
-  bool allowlisted(const IpAddress& ip) const;
-  bool denylisted(const IpAddress& ip) const;
+  Admission acquire_connection(const PolicyConfig& config, const std::string& client, bool limit, bool rate,
+                               Clock::time_point now, ConnectionTicket& ticket);
+  void release_connection(const std::string& client, ConnectionTicket ticket);
+  static bool allowlisted(const PolicyConfig& config, const IpAddress& ip);
+  static bool denylisted(const PolicyConfig& config, const IpAddress& ip);
 
   // take_message - one message from this client (or authenticated user); false = over the rate.
-  bool take_message(std::string_view client, std::string_view user, Clock::time_point now);
+  bool take_message(const PolicyConfig& config, std::string_view client, std::string_view user, Clock::time_point now);
 
   const std::vector<DnsblSite>& dnsbl_sites() const { return dnsbl_; }
 
@@ -80,7 +94,6 @@ class Policy {
   uint64_t rejected(size_t reason) const { return rejected_[reason].load(std::memory_order_relaxed); }
 
  private:
-  const PolicyConfig config_;
   ConnectionCounter per_client_;
   std::atomic<uint32_t> total_{0};
   RateTable connection_rate_;

@@ -30,20 +30,27 @@ RateTable::RateTable(size_t max_entries, double rate_per_second, double burst)
   }
 }
 
+void RateTable::set_rate(double rate_per_second, double burst) {
+  rate_.store(rate_per_second, std::memory_order_relaxed);
+  burst_.store(burst, std::memory_order_relaxed);
+}
+
 RateTable::Shard& RateTable::shard_for(std::string_view key) { return shards_[shard_index(key, shard_count_)]; }
 
 bool RateTable::take(std::string_view key, Clock::time_point now, double tokens) {
   if (!(tokens >= 0)) return false;  // a negative (or NaN) request would mint tokens
   Shard& shard = shard_for(key);
   std::lock_guard<std::mutex> lock(shard.mu);
+  const double rate = rate_.load(std::memory_order_relaxed);
+  const double burst = burst_.load(std::memory_order_relaxed);
   Bucket* bucket = nullptr;
   if (auto it = shard.index.find(key); it != shard.index.end()) {
     shard.lru.splice(shard.lru.begin(), shard.lru, it->second);  // now most recent; iterators stay valid
     bucket = &*it->second;
     if (now > bucket->last) {
-      if (rate_ > 0) {
+      if (rate > 0) {
         const double elapsed = std::chrono::duration<double>(now - bucket->last).count();
-        bucket->tokens = std::min(burst_, bucket->tokens + elapsed * rate_);
+        bucket->tokens = std::min(burst, bucket->tokens + elapsed * rate);
       }
       bucket->last = now;
     }
@@ -60,7 +67,7 @@ bool RateTable::take(std::string_view key, Clock::time_point now, double tokens)
       shard.lru.front().key.assign(key.data(), key.size());
     }
     bucket = &shard.lru.front();
-    bucket->tokens = burst_;
+    bucket->tokens = burst;
     bucket->last = now;
     shard.index.emplace(std::string_view(bucket->key), shard.lru.begin());
   }

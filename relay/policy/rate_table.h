@@ -45,6 +45,9 @@ class RateTable {
   // take - remove `tokens` from key's bucket if it holds that many; false (and nothing taken)
   // when over the rate. A request for more than `burst` never succeeds.
   bool take(std::string_view key, Clock::time_point now, double tokens = 1);
+  // set_rate - new refill rate and bucket size for every key (SIGHUP). Buckets keep their
+  // tokens, clipped to the new burst on their next refill.
+  void set_rate(double rate_per_second, double burst);
   size_t size() const;
   size_t max_entries() const { return max_entries_; }
 
@@ -66,8 +69,10 @@ class RateTable {
   Shard& shard_for(std::string_view key);
 
   const size_t max_entries_;
-  const double rate_;
-  const double burst_;
+  // Read under a shard lock but written by the reloading thread: atomics (a take may see the
+  // new rate with the old burst for one call, which is harmless).
+  std::atomic<double> rate_;
+  std::atomic<double> burst_;
   size_t shard_count_ = 0;
   std::array<Shard, kShards> shards_;
 };

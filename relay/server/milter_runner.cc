@@ -82,7 +82,7 @@ struct MilterRunner::Run {
   const MilterConfig& milter(const Config& c) const { return c.policy.milters[request.milters[index]]; }
 };
 
-MilterRunner::MilterRunner(const Config& config, Ring& ring) : config_(config), ring_(ring) {}
+MilterRunner::MilterRunner(const LiveConfig& config, Ring& ring) : config_(config), ring_(ring) {}
 
 MilterRunner::~MilterRunner() {
   for (auto& r : runs_) {
@@ -103,7 +103,7 @@ void MilterRunner::start(const MilterRequest& request, Done done) {
     // Overloaded: every milter's default action, as if none answered.
     MilterOutcome o;
     for (uint32_t m : request.milters) {
-      const MilterConfig& mc = config_.policy.milters[m];
+      const MilterConfig& mc = config_->policy.milters[m];
       if (mc.default_action == MilterDefault::kAccept) continue;
       o.verdict = mc.default_action == MilterDefault::kReject ? MilterOutcome::Verdict::kReject
                                                              : MilterOutcome::Verdict::kTempFail;
@@ -134,7 +134,7 @@ void MilterRunner::start(const MilterRequest& request, Done done) {
 
 // connect - a socket for the current milter; failures take the default action.
 void MilterRunner::connect(Run& r) {
-  const MilterConfig& m = r.milter(config_);
+  const MilterConfig& m = r.milter(*config_);
   if (!milter_sockaddr(m.address, r.addr, r.addrlen)) return milter_failed(r, "bad address " + m.address);
   r.fd = ::socket(r.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (r.fd < 0) return milter_failed(r, std::string("socket: ") + strerror(errno));
@@ -171,12 +171,12 @@ void MilterRunner::on_connect(Run& r, int res) {
   msg.rcpts = r.request.recipients;
   msg.content = r.content;
   msg.queue_id = r.request.queue_id;
-  msg.our_hostname = config_.server.hostname;
+  msg.our_hostname = config_->server.hostname;
   msg.authenticated = !r.request.auth_user.empty();
   msg.auth_user = r.request.auth_user;
   r.session = std::make_unique<MilterSession>(msg, MilterLimits{});
   r.session->start();
-  r.deadline = Clock::now() + r.milter(config_).timeout;
+  r.deadline = Clock::now() + r.milter(*config_).timeout;
   flush(r);
   arm_recv(r);
 }
@@ -229,7 +229,7 @@ void MilterRunner::on_recv(Run& r, int res) {
     return milter_failed(r, res == 0 ? "connection closed by milter" : std::string("recv: ") + strerror(-res));
   }
   r.session->on_bytes(std::string_view(r.buf.get(), static_cast<size_t>(res)));
-  r.deadline = Clock::now() + r.milter(config_).timeout;
+  r.deadline = Clock::now() + r.milter(*config_).timeout;
   if (r.session->done()) {
     if (r.session->result().failed) return milter_failed(r, r.session->result().error);
     flush(r);  // the QUIT
@@ -243,7 +243,7 @@ void MilterRunner::on_recv(Run& r, int res) {
 // milter_done - apply this milter's verdict and edits; then the next milter, or the end.
 void MilterRunner::milter_done(Run& r) {
   const MilterResult& res = r.session->result();
-  const MilterConfig& m = r.milter(config_);
+  const MilterConfig& m = r.milter(*config_);
   using MV = MilterVerdict;
   MilterOutcome o;
   o.milter = m.name;
@@ -279,7 +279,7 @@ void MilterRunner::milter_done(Run& r) {
 // milter_failed - the milter is unreachable or broken: its default_action.
 void MilterRunner::milter_failed(Run& r, const std::string& why) {
   ++stats_.failures;
-  const MilterConfig& m = r.milter(config_);
+  const MilterConfig& m = r.milter(*config_);
   LogLine(LogLevel::kWarn, "milter_failed").kv("milter", m.name).kv("id", r.request.queue_id).kv("error", why)
       .kv("default_action", m.default_action == MilterDefault::kAccept   ? "accept"
                             : m.default_action == MilterDefault::kReject ? "reject"
@@ -370,7 +370,7 @@ void MilterRunner::shutdown() {
     if (!r.in_use || !r.done) continue;
     MilterOutcome o;
     o.verdict = MilterOutcome::Verdict::kTempFail;
-    o.milter = r.index < r.request.milters.size() ? r.milter(config_).name : "";
+    o.milter = r.index < r.request.milters.size() ? r.milter(*config_).name : "";
     o.reason = "shutting down";
     finish(r, std::move(o));
   }

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "relay/config/config.h"
+#include "relay/config/live_config.h"
 #include "relay/policy/policy_types.h"
 #include "relay/reactor/ring.h"
 #include "relay/reactor/tag.h"
@@ -43,7 +43,7 @@ class MilterRunner {
   using Done = std::function<void(MilterOutcome)>;
   static constexpr size_t kMaxRuns = 1024;
 
-  MilterRunner(const Config& config, Ring& ring);
+  MilterRunner(const LiveConfig& config, Ring& ring);
   ~MilterRunner();
 
   // start - run request.milters over the message; `done` is called exactly once, possibly
@@ -74,7 +74,7 @@ class MilterRunner {
   void maybe_free(Run& r);
   Run* lookup(Tag tag);
 
-  const Config& config_;
+  const LiveConfig& config_;
   Ring& ring_;
   std::vector<std::unique_ptr<Run>> runs_;
   std::vector<uint32_t> free_;

@@ -83,9 +83,9 @@ struct Outbound::Conn {
   Tag tag(Op op) const { return Tag{op, generation, slot}; }
 };
 
-Outbound::Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler& scheduler, WorkerMetrics& metrics)
+Outbound::Outbound(unsigned worker, const LiveConfig& config, Ring& ring, Scheduler& scheduler, WorkerMetrics& metrics)
     : worker_(worker), config_(config), ring_(ring), scheduler_(scheduler), metrics_(metrics) {
-  total_limit_ = std::max(1u, config.delivery.connections_total / std::max(1u, config.server.workers));
+  total_limit_ = std::max(1u, config->delivery.connections_total / std::max(1u, config->server.workers));
 }
 
 // ~Outbound - the resolver goes first: ares_destroy() reports closing sockets through
@@ -94,15 +94,15 @@ Outbound::~Outbound() { resolver_.reset(); }
 
 Status Outbound::init() {
   ResolverOptions o;
-  o.servers = config_.dns.servers;
-  o.cache_entries = config_.dns.cache_entries;
-  o.timeout = config_.dns.timeout;
+  o.servers = config_->dns.servers;
+  o.cache_entries = config_->dns.cache_entries;
+  o.timeout = config_->dns.timeout;
   o.metrics = &metrics_.dns;
   auto r = Resolver::create(o, *this);
   if (!r) return Error{"worker " + std::to_string(worker_) + ": DNS: " + r.error().message};
   resolver_ = std::move(r.value());
-  if (config_.delivery.tls != OutboundTls::kNone) {
-    auto ctx = TlsContext::client(config_.delivery.tls == OutboundTls::kVerify);
+  if (config_->delivery.tls != OutboundTls::kNone) {
+    auto ctx = TlsContext::client(config_->delivery.tls == OutboundTls::kVerify);
     if (!ctx) return Error{"worker " + std::to_string(worker_) + ": outbound TLS: " + ctx.error().message};
     client_tls_ = ctx.value();
   }
@@ -159,7 +159,7 @@ void Outbound::pump(Destination& d) {
       if (!d.resolving) resolve(d);  // may call pump() again when answered from the cache
       return;
     }
-    if (d.connections >= config_.delivery.connections_per_destination || open_ >= total_limit_ ||
+    if (d.connections >= config_->delivery.connections_per_destination || open_ >= total_limit_ ||
         d.opening >= d.queue.size()) {
       return;
     }
@@ -278,7 +278,7 @@ void Outbound::connect_next(Conn& c) {
   if (c.fd >= 0) ::close(c.fd);
   const Target& t = c.targets[c.target];
   Destination* d = destination(c.dest_key);
-  const uint16_t port = d ? d->hop.port : config_.delivery.port;
+  const uint16_t port = d ? d->hop.port : config_->delivery.port;
   c.addr = sockaddr_storage{};
   if (t.address.v6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&c.addr);
@@ -309,7 +309,7 @@ void Outbound::connect_next(Conn& c) {
   io_uring_prep_connect(sqe, c.fd, reinterpret_cast<sockaddr*>(&c.addr), c.addrlen);
   io_uring_sqe_set_data64(sqe, c.tag(Op::kOutConnect).pack());
   c.connect_inflight = true;
-  c.deadline = Clock::now() + config_.delivery.connect_timeout;
+  c.deadline = Clock::now() + config_->delivery.connect_timeout;
 }
 
 void Outbound::handle(Tag tag, int res, uint32_t flags) {
@@ -356,10 +356,10 @@ void Outbound::on_connect(Conn& c, int res) {
   }
   ClientTls policy = ClientTls::kNone;
   if (client_tls_ && !c.tls_disabled) {
-    policy = config_.delivery.tls == OutboundTls::kVerify ? ClientTls::kRequired : ClientTls::kOpportunistic;
+    policy = config_->delivery.tls == OutboundTls::kVerify ? ClientTls::kRequired : ClientTls::kOpportunistic;
   }
-  c.client = std::make_unique<SmtpClient>(config_.server.hostname, policy);
-  c.deadline = Clock::now() + config_.delivery.reply_timeout;
+  c.client = std::make_unique<SmtpClient>(config_->server.hostname, policy);
+  c.deadline = Clock::now() + config_->delivery.reply_timeout;
   arm_recv(c);
 }
 
@@ -388,7 +388,7 @@ void Outbound::on_recv(Conn& c, int res) {
     c.client->feed(bytes);
   }
   c.deadline = Clock::now() +
-               (c.client->phase() == ClientPhase::kDot ? config_.delivery.data_done_timeout : config_.delivery.reply_timeout);
+               (c.client->phase() == ClientPhase::kDot ? config_->delivery.data_done_timeout : config_->delivery.reply_timeout);
   drive(c);
   if (!c.closing) arm_recv(c);
 }
@@ -399,7 +399,7 @@ void Outbound::begin_tls(Conn& c) {
   // an address-only next hop ("[192.0.2.1]") the address itself.
   const Target& t = c.targets[c.target];
   const std::string peer = t.host.empty() ? t.address.to_string() : t.host;
-  c.tls = TlsStream::client(client_tls_, peer, config_.delivery.tls == OutboundTls::kVerify);
+  c.tls = TlsStream::client(client_tls_, peer, config_->delivery.tls == OutboundTls::kVerify);
   if (!c.tls) {
     metrics_.tls_outbound_failures[static_cast<size_t>(TlsFailure::kUnavailable)].add();
     return conn_failed(c, reply("4.7.5", "cannot create a TLS session for " + c.remote));
@@ -413,7 +413,7 @@ void Outbound::begin_tls(Conn& c) {
 // in clear (RFC 7435: a broken TLS stack must not stop mail that flows in clear). verify:
 // 4.7.5 and the next host, never clear text.
 void Outbound::handshake_failed(Conn& c, const std::string& error) {
-  const bool opportunistic = config_.delivery.tls == OutboundTls::kOpportunistic;
+  const bool opportunistic = config_->delivery.tls == OutboundTls::kOpportunistic;
   const bool verify = error.find("verif") != std::string::npos;  // OpenSSL: "certificate verify failed"
   metrics_.tls_outbound_failures[static_cast<size_t>(verify ? TlsFailure::kVerify : TlsFailure::kHandshake)].add();
   LogLine(LogLevel::kInfo, "tls_failed").kv("remote", c.remote).kv("error", error)
@@ -490,7 +490,7 @@ void Outbound::start_next(Conn& c) {
   Destination* d = destination(c.dest_key);
   // delivery.reuse_messages bounds every connection, busy or not: retire it and let the
   // destination open a fresh one for what is queued (pump_waiting, once the slot is free).
-  const bool worn_out = c.messages >= config_.delivery.reuse_messages;
+  const bool worn_out = c.messages >= config_->delivery.reuse_messages;
   while (d && !d->queue.empty() && !worn_out) {
     c.job = std::move(d->queue.front());
     d->queue.pop_front();
@@ -538,11 +538,11 @@ void Outbound::start_next(Conn& c) {
     }
     if (c.messages > 0) metrics_.outbound_reused.add();
     c.has_job = true;
-    c.deadline = Clock::now() + config_.delivery.reply_timeout;
+    c.deadline = Clock::now() + config_->delivery.reply_timeout;
     flush(c);
     return;
   }
-  if (!worn_out && config_.delivery.reuse_time.count() > 0 && d) {
+  if (!worn_out && config_->delivery.reuse_time.count() > 0 && d) {
     c.idle = true;
     c.idle_since = Clock::now();
     d->idle.push_back(c.slot);
@@ -696,10 +696,10 @@ void Outbound::tick() {
         io_uring_sqe* sqe = ring_.sqe();
         io_uring_prep_cancel64(sqe, c.tag(Op::kOutConnect).pack(), 0);
         io_uring_sqe_set_data64(sqe, Tag{Op::kIgnore, 0, 0}.pack());
-        c.deadline = now + config_.delivery.connect_timeout;
+        c.deadline = now + config_->delivery.connect_timeout;
       }
     } else if (c.idle) {
-      if (now - c.idle_since >= config_.delivery.reuse_time) {
+      if (now - c.idle_since >= config_->delivery.reuse_time) {
         c.idle = false;
         if (Destination* d = destination(c.dest_key)) {
           d->idle.erase(std::remove(d->idle.begin(), d->idle.end(), c.slot), d->idle.end());

@@ -30,7 +30,7 @@
 
 #include "dns/resolver.h"
 #include "metrics/daemon_cells.h"
-#include "relay/config/config.h"
+#include "relay/config/live_config.h"
 #include "relay/delivery/delivery_types.h"
 #include "relay/delivery/scheduler.h"
 #include "relay/delivery/smtp_client.h"
@@ -44,7 +44,7 @@ namespace correo {
 class Outbound final : public DnsEventSink {
  public:
   // metrics: the worker's cells (outbound connections, TLS, DNS).
-  Outbound(unsigned worker, const Config& config, Ring& ring, Scheduler& scheduler, WorkerMetrics& metrics);
+  Outbound(unsigned worker, const LiveConfig& config, Ring& ring, Scheduler& scheduler, WorkerMetrics& metrics);
   ~Outbound() override;
   Status init();  // creates the resolver
 
@@ -109,7 +109,7 @@ class Outbound final : public DnsEventSink {
   Destination* destination(const std::string& key);
 
   const unsigned worker_;
-  const Config& config_;
+  const LiveConfig& config_;
   Ring& ring_;
   Scheduler& scheduler_;
   std::unique_ptr<Resolver> resolver_;

@@ -37,7 +37,7 @@ std::string peer_ip(int fd) {
 
 }  // namespace
 
-Worker::Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler,
+Worker::Worker(unsigned index, const Snapshot<Config>& config, Spool& spool, Scheduler& scheduler,
                std::vector<ListenSocket> sockets, uint64_t id_floor, WorkerMetrics& metrics, WorkerServices services)
     : index_(index),
       config_(config),
@@ -130,6 +130,7 @@ void Worker::loop() {
       LogLine(LogLevel::kError, "ring_failed").kv("worker", index_).kv("error", strerror(-rc));
       break;
     }
+    config_.refresh();  // a SIGHUP's configuration, for what happens from here on
     unsigned head;
     unsigned seen = 0;
     io_uring_cqe* cqe;
@@ -222,11 +223,11 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
     return;
   }
   const int fd = res;
-  if (shutting_down_ || active_ >= config_.limits.sessions_per_worker) {
+  if (shutting_down_ || active_ >= config_->limits.sessions_per_worker) {
     // Refuse without allocating a session: one non-blocking send, then close. Not on an
     // smtps listener: nothing goes out there in clear (RFC 8314), the close says enough.
-    if (config_.listeners[sockets_[listener].listener_index].mode != ListenerMode::kSmtps) {
-      std::string msg = "421 4.3.2 " + config_.server.hostname +
+    if (config_->listeners[sockets_[listener].listener_index].mode != ListenerMode::kSmtps) {
+      std::string msg = "421 4.3.2 " + config_->server.hostname +
                         (shutting_down_ ? " Service shutting down\r\n" : " Too many connections, try again later\r\n");
       ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       (void)n;
@@ -242,8 +243,8 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
   c.fd = fd;
   c.listener = listener;
   c.connected_at = c.last_activity = Clock::now();
-  const ListenerConfig& policy = config_.listeners[sockets_[listener].listener_index];
-  c.session = std::make_unique<Session>(config_, c, peer_ip(fd), sockets_[listener].name, &policy);
+  const ListenerConfig& policy = config_->listeners[sockets_[listener].listener_index];
+  c.session = std::make_unique<Session>(config_.shared(), c, peer_ip(fd), sockets_[listener].name, &policy);
   metrics_.connections_accepted[c.listener_index()].add();
   metrics_.connections_open[c.listener_index()].add(1);
   LogLine(LogLevel::kDebug, "connect").kv("client", c.session->client_ip()).kv("listener", sockets_[listener].name)
@@ -554,7 +555,7 @@ void Worker::take_auth_results() {
 void Worker::begin_shutdown() {
   shutting_down_ = true;
   outbound_->shutdown();
-  shutdown_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(config_.shutdown.grace);
+  shutdown_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(config_->shutdown.grace);
   for (auto& s : sockets_) {
     io_uring_sqe* sqe = ring_->sqe();
     io_uring_prep_cancel_fd(sqe, s.fd, 0);

@@ -27,7 +27,7 @@
 #include "relay/auth/users.h"
 #include "relay/common/histogram.h"
 #include "relay/common/snapshot.h"
-#include "relay/config/config.h"
+#include "relay/config/live_config.h"
 #include "relay/policy/policy.h"
 #include "relay/reactor/ring.h"
 #include "relay/reactor/tag.h"
@@ -57,7 +57,8 @@ struct WorkerStats {
 class Worker {
  public:
   // metrics: this worker's own cells (written only by its thread, read by scrapes).
-  Worker(unsigned index, const Config& config, Spool& spool, Scheduler& scheduler, std::vector<ListenSocket> sockets,
+  // config: the running configuration; new sessions and deliveries take each SIGHUP's.
+  Worker(unsigned index, const Snapshot<Config>& config, Spool& spool, Scheduler& scheduler, std::vector<ListenSocket> sockets,
          uint64_t id_floor, WorkerMetrics& metrics, WorkerServices services = {});
   ~Worker();
 
@@ -112,7 +113,7 @@ class Worker {
   Conn& allocate();
 
   const unsigned index_;
-  const Config& config_;
+  LiveConfig config_;  // refreshed at the top of each loop turn
   Spool& spool_;
   Scheduler& scheduler_;
   std::vector<ListenSocket> sockets_;

@@ -39,7 +39,7 @@ struct Worker::Conn final : SessionHost {
   // Connection screening before the greeting (worker_screen.cc).
   bool screening = false;       // greeting held: pregreet wait and/or DNSBL lookups
   bool pregreet = false;        // bytes before the greeting are a violation (else not read)
-  bool admitted = false;        // holds a Policy connection slot, released at close
+  ConnectionTicket admission;  // the Policy connection slot it holds, released at close
   bool dnsbl_starting = false;  // lookups being started (answers from cache come inline)
   uint16_t dnsbl_pending = 0;
   int32_t dnsbl_score = 0;

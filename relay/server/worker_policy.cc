@@ -125,7 +125,7 @@ void Worker::take_greylist_results() {
 // hold_for_tarpit - true while the session's error reply must wait (nothing sent or read).
 bool Worker::hold_for_tarpit(Conn& c) {
   if (c.session->take_tarpit()) {
-    const Duration delay = services_.policy ? services_.policy->config().tarpit_delay : Duration(0);
+    const Duration delay = services_.policy ? config_->policy.tarpit_delay : Duration(0);
     c.tarpit_until = Clock::now() + delay;
   }
   return c.tarpit_until != Clock::time_point{};

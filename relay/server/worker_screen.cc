@@ -51,11 +51,11 @@ void Worker::screen(Conn& c, const ListenerConfig& listener) {
   const std::string& client = s.client_ip();
 
   if (on(listener, Check::kClientAccess)) {
-    if (policy->allowlisted(*ip)) {
+    if (Policy::allowlisted(config_->policy, *ip)) {
       s.set_allowlisted();
       return start();
     }
-    if (policy->denylisted(*ip)) {
+    if (Policy::denylisted(config_->policy, *ip)) {
       policy->count(reason_index(Check::kClientAccess));
       const std::string text = "Service unavailable; client [" + client + "] denied by policy";
       log_reject(client, "client_access", "554 5.7.1 " + text);
@@ -67,11 +67,12 @@ void Worker::screen(Conn& c, const ListenerConfig& listener) {
 
   const bool limit = on(listener, Check::kConnectionLimit);
   const bool rate = on(listener, Check::kConnectionRate);
-  const Policy::Admission admission = policy->acquire_connection(client, limit, rate, Clock::now());
+  const Policy::Admission admission =
+      policy->acquire_connection(config_->policy, client, limit, rate, Clock::now(), c.admission);
   if (admission != Policy::Admission::kOk) {
     const bool by_rate = admission == Policy::Admission::kRateExceeded;
     const std::string text = admission == Policy::Admission::kTooManyTotal
-                                 ? config_.server.hostname + " Error: too many connections, try again later"
+                                 ? config_->server.hostname + " Error: too many connections, try again later"
                                  : by_rate ? "Error: too many connections from [" + client + "], slow down"
                                            : "Error: too many connections from [" + client + "]";
     policy->count(reason_index(by_rate ? Check::kConnectionRate : Check::kConnectionLimit));
@@ -80,17 +81,16 @@ void Worker::screen(Conn& c, const ListenerConfig& listener) {
     s.refuse("4.7.0", text);
     return service(c);
   }
-  c.admitted = limit;
 
   const Clock::time_point now = Clock::now();
-  const bool trusted = std::any_of(config_.relay.networks.begin(), config_.relay.networks.end(),
+  const bool trusted = std::any_of(config_->relay.networks.begin(), config_->relay.networks.end(),
                                    [&](const Cidr& n) { return n.contains(*ip); });
-  c.pregreet = !smtps && !trusted && on(listener, Check::kPregreet) && policy->config().greet_delay.count() > 0;
+  c.pregreet = !smtps && !trusted && on(listener, Check::kPregreet) && config_->policy.greet_delay.count() > 0;
   const bool dnsbl = !smtps && !trusted && on(listener, Check::kDnsbl) && !dnsbl_zones_.empty();
   if (!c.pregreet && !dnsbl) return start();
   c.screening = true;
-  c.greet_at = now + (c.pregreet ? policy->config().greet_delay : Duration(0));
-  c.screen_deadline = std::max(c.greet_at, now + policy->config().dnsbl.timeout);
+  c.greet_at = now + (c.pregreet ? config_->policy.greet_delay : Duration(0));
+  c.screen_deadline = std::max(c.greet_at, now + config_->policy.dnsbl.timeout);
   if (dnsbl) start_dnsbl(c, *ip);
   if (c.screening) service(c);  // arms the pregreet read
 }
@@ -150,7 +150,7 @@ void Worker::finish_screening(Conn& c) {
     LogLine(LogLevel::kInfo, "dnsbl_timeout").kv("client", s.client_ip()).kv("unanswered", static_cast<unsigned>(c.dnsbl_pending));
     c.dnsbl_pending = 0;
   }
-  if (policy && !c.dnsbl_zones.empty() && c.dnsbl_score >= policy->config().dnsbl.threshold) {
+  if (policy && !c.dnsbl_zones.empty() && c.dnsbl_score >= config_->policy.dnsbl.threshold) {
     policy->count(reason_index(Check::kDnsbl));
     const std::string text = "Service unavailable; client [" + s.client_ip() + "] blocked using " + c.dnsbl_zones;
     LogLine(LogLevel::kInfo, "reject").kv("client", s.client_ip()).kv("check", "dnsbl").kv("reply", "554 5.7.1 " + text)
@@ -163,8 +163,8 @@ void Worker::finish_screening(Conn& c) {
 }
 
 void Worker::release_admission(Conn& c) {
-  if (c.admitted && services_.policy && c.session) services_.policy->release_connection(c.session->client_ip(), true);
-  c.admitted = false;
+  if (services_.policy && c.session) services_.policy->release_connection(c.session->client_ip(), c.admission);
+  c.admission = {};
 }
 
 }  // namespace correo

@@ -29,7 +29,14 @@ const char* to_string(SessionPhase phase) {
 
 Session::Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener,
                  const ListenerConfig* policy)
-    : config_(config),
+    // An owner that owns nothing: the caller keeps `config` alive.
+    : Session(std::shared_ptr<const Config>(std::shared_ptr<const Config>(), &config), host, std::move(client_ip),
+              std::move(listener), policy) {}
+
+Session::Session(std::shared_ptr<const Config> config, SessionHost& host, std::string client_ip, std::string listener,
+                 const ListenerConfig* policy)
+    : config_owner_(std::move(config)),
+      config_(*config_owner_),
       host_(host),
       metrics_(host.metrics()),
       client_ip_(std::move(client_ip)),
@@ -202,7 +209,7 @@ void Session::reply_error(uint16_t code, std::string_view enhanced, std::string_
   // Tarpit (Postfix smtpd_soft_error_limit + smtpd_error_sleep_time): past tarpit_after
   // errors every further error costs the client tarpit_delay before anything else happens.
   if (code >= 400 && !closed() && check_on(Check::kTarpit)) {
-    const uint32_t after = host_.policy()->config().tarpit_after;
+    const uint32_t after = config_.policy.tarpit_after;
     if (after && errors_ > after) tarpit_ = Tarpit::kRequested;
   }
 }

@@ -110,7 +110,12 @@ const char* to_string(SessionPhase phase);
 
 class Session {
  public:
-  // policy: the listener's mode and requirements (null = a plain smtp listener).
+  // config: the snapshot this session runs with from greeting to close (a SIGHUP applies to
+  // the sessions that start after it). policy: the listener's mode and requirements (null =
+  // a plain smtp listener).
+  Session(std::shared_ptr<const Config> config, SessionHost& host, std::string client_ip, std::string listener,
+          const ListenerConfig* policy = nullptr);
+  // Session over a Config the caller keeps alive (tests).
   Session(const Config& config, SessionHost& host, std::string client_ip, std::string listener,
           const ListenerConfig* policy = nullptr);
 
@@ -245,6 +250,7 @@ class Session {
   void append_received_header();
   void add_submission_headers();
 
+  std::shared_ptr<const Config> config_owner_;  // keeps config_ alive
   const Config& config_;
   SessionHost& host_;
   SessionMetrics& metrics_;

@@ -74,7 +74,7 @@ void Session::reject(size_t reason, uint16_t code, std::string_view enhanced, st
 // helo_allowed - reject_invalid_helo_hostname / reject_non_fqdn_helo_hostname.
 bool Session::helo_allowed(std::string_view name) {
   if (!check_on(Check::kHelo) || relay_client_ || allowlisted_) return true;
-  const PolicyConfig& pc = host_.policy()->config();
+  const PolicyConfig& pc = config_.policy;
   if (!pc.reject_invalid_helo && !pc.require_fqdn_helo) return true;
   const HeloProblem problem = check_helo(name, pc.require_fqdn_helo);
   const std::string shown = "<" + std::string(name.substr(0, 255)) + ">";
@@ -94,7 +94,7 @@ bool Session::helo_allowed(std::string_view name) {
 // mail_rate_allowed - policy.message_rate per client, user_message_rate per login.
 bool Session::mail_rate_allowed() {
   if (!check_on(Check::kMessageRate) || relay_client_ || allowlisted_) return true;
-  if (host_.policy()->take_message(client_ip_, auth_user_, std::chrono::steady_clock::now())) return true;
+  if (host_.policy()->take_message(config_.policy, client_ip_, auth_user_, std::chrono::steady_clock::now())) return true;
   reject(reason_index(Check::kMessageRate), 450, "4.7.1",
          auth_user_.empty() ? "Error: too much mail from [" + client_ip_ + "], try again later"
                             : "Error: too much mail from user " + auth_user_ + ", try again later");
@@ -108,7 +108,7 @@ bool Session::expand_recipient(Recipient rcpt, bool relay_domain, std::vector<Re
   const PolicyTables* tables = check_on(Check::kRecipients) ? host_.policy_tables() : nullptr;
   const std::string shown = "<" + rcpt.address + ">";
   if (tables && tables->aliases) {
-    const AliasExpansion e = tables->aliases->expand(rcpt.address, host_.policy()->config().max_alias_expansion);
+    const AliasExpansion e = tables->aliases->expand(rcpt.address, config_.policy.max_alias_expansion);
     if (e.loop) {
       reject(reason_index(Check::kRecipients), 554, "5.4.6", shown + ": Recipient address rejected: alias loop");
       return false;
@@ -154,13 +154,13 @@ bool Session::stage_wanted(PendingCheck::Stage stage) const {
   const bool stranger = !relay_client_ && auth_user_.empty();
   switch (stage) {
     case S::kSenderDomain:
-      return !pending_.rcpt && !pending_.address.empty() && p->config().verify_sender_domain &&
+      return !pending_.rcpt && !pending_.address.empty() && config_.policy.verify_sender_domain &&
              check_on(Check::kSenderDomain);
     case S::kRecipientDomain:
-      return pending_.rcpt && p->config().verify_recipient_domain && check_on(Check::kRecipientDomain) &&
+      return pending_.rcpt && config_.policy.verify_recipient_domain && check_on(Check::kRecipientDomain) &&
              config_.relay.domains.count(lowercase_ascii(pending_.address.substr(pending_.address.rfind('@') + 1))) == 0;
     case S::kGreylist:
-      return stranger && pending_.rcpt && p->config().greylist.enabled && check_on(Check::kGreylist);
+      return stranger && pending_.rcpt && config_.policy.greylist.enabled && check_on(Check::kGreylist);
     default:
       return false;
   }
@@ -270,7 +270,7 @@ void Session::checks_passed() {
 // content_allowed - header size limits and header_checks at the end of DATA.
 bool Session::content_allowed() {
   if (!check_on(Check::kHeaderChecks)) return true;
-  const PolicyConfig& pc = host_.policy()->config();
+  const PolicyConfig& pc = config_.policy;
   const std::string_view content = std::string_view(txn_.body).substr(txn_.content_offset);
   const HeaderLimitVerdict limits = check_header_limits(content, pc.header_size, pc.header_count);
   if (!limits.ok()) {

@@ -163,6 +163,22 @@ def rss_kib(pid):
 
 # --------------------------------------------------------------------------- the daemon
 
+def merge_sections(conf, sections):
+    """Merge {section: {key: value}} over conf: a value of None removes a key, a section of
+    None removes the section, a list (an array of tables) replaces it."""
+    for name, keys in sections.items():
+        if keys is None:
+            conf.pop(name, None)
+        elif isinstance(keys, list) or name not in conf:
+            conf[name] = keys
+        else:
+            for k, v in keys.items():
+                if v is None:
+                    conf[name].pop(k, None)
+                else:
+                    conf[name][k] = v
+
+
 class Correod:
     """One correod process with its own temp dir, config, state dir and log file.
 
@@ -199,17 +215,7 @@ class Correod:
         }
         merged = dict(sections or {})
         merged.update(section_kw)
-        for name, keys in merged.items():
-            if keys is None:
-                conf.pop(name, None)
-            elif isinstance(keys, list) or name not in conf:
-                conf[name] = keys
-            else:
-                for k, v in keys.items():
-                    if v is None:
-                        conf[name].pop(k, None)
-                    else:
-                        conf[name][k] = v
+        merge_sections(conf, merged)
         self.config = conf
         if conf.get("listener") and "port" in conf["listener"][0]:
             self.port = conf["listener"][0]["port"]   # clients connect to the first listener
@@ -231,7 +237,9 @@ class Correod:
             for t in tables:
                 out.append(header)
                 for k, v in t.items():
-                    out.append("%s = %s" % (k, toml_value(v)))
+                    # A key like "partner.test" must be quoted, or TOML reads it as dotted.
+                    key = k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else toml_value(k)
+                    out.append("%s = %s" % (key, toml_value(v)))
                 out.append("")
         return "\n".join(out)
 
@@ -264,6 +272,18 @@ class Correod:
                 self.kill9()
                 raise RuntimeError("correod did not accept connections within %ss:\n%s" % (timeout, self.log()))
             time.sleep(0.02)
+
+    def reload(self, **sections):
+        """Merge sections into the config (as the constructor does; raw_toml is not kept),
+        rewrite the file, SIGHUP, and return this reload's `event=reloaded what=config` line."""
+        merge_sections(self.config, sections)
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(self.render(self.config))
+        rx = re.compile(r"event=reloaded what=config[^\n]*")
+        before = len(rx.findall(self.run_log()))
+        self.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: len(rx.findall(self.run_log())) > before)
+        return rx.findall(self.run_log())[before]
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

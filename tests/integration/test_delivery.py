@@ -85,8 +85,7 @@ class DeliveryCase(unittest.TestCase):
             "queue": dict({"retry_initial": "1s", "retry_max": "2s"}, **(queue or {})),
         }
         if transport:
-            # Bare TOML keys with dots would be dotted keys: quote the domain names.
-            sections["transport"] = {'"%s"' % k: v for k, v in transport.items()}
+            sections["transport"] = dict(transport)
         d = Correod(self, sections=sections, workers=workers,
                     log_level=os.environ.get("CORREO_TEST_LOG_LEVEL", "info"))
         self.daemons.append(d)

@@ -12,7 +12,7 @@ client of the harness, and correoctl against the daemon's Unix socket.
   lifecycle   SIGTERM during a load run: every 250-acknowledged message is in the queue
               afterwards, exit code 0; a transaction in progress finishes within the grace
   reload      SIGHUP with a broken file keeps serving and counts a failed reload; a valid file
-              changes the log level at once and names the sections that need a restart
+              changes the log level at once and names the settings that need a restart
 
 Run: cd tests/integration && /usr/bin/python3 -m unittest -v test_operations
 """
@@ -272,12 +272,14 @@ class ReloadTest(OperationsCase):
         self.assertEqual(d.metric("correo_config_reloads_total", {"result": "failed"}), 1)
         self.assertEqual(d.http_get("/readyz")[0], 200)
 
-        # A valid change: the log level applies at once; [limits] needs a restart and says so.
+        # A valid change: the log level applies at once; [dns] needs a restart and says so
+        # (test_reload covers what else applies live).
         with open(d.config_path, "w") as f:
-            f.write(good.replace('level = "info"', 'level = "debug"') + "\n[shutdown]\ngrace = \"3s\"\n")
+            f.write(good.replace('level = "info"', 'level = "debug"').replace('servers = ["127.0.0.1:9"]',
+                                                                              'servers = ["127.0.0.1:10"]'))
         d.proc.send_signal(signal.SIGHUP)
         line = d.wait_log(r"event=reloaded what=config .*").group(0)
-        self.assertIn("restart_needed=shutdown", line)
+        self.assertIn("restart_needed=dns", line)
         self.assertEqual(d.metric("correo_config_reloads_total", {"result": "ok"}), 1)
         self.send(d, 1)
         d.wait_log(r"level=debug|event=connect ")   # debug lines now appear

@@ -43,6 +43,19 @@ TEST(RateTable, RefillsWithTimeUpToTheBurst) {
   EXPECT_FALSE(table.take("k", later));
 }
 
+TEST(RateTable, SetRateAppliesToExistingAndNewKeys) {
+  RateTable table(100, 0, 1);  // a reload from "off" (rate 0, burst 1) ...
+  EXPECT_TRUE(table.take("old", kT0));
+  EXPECT_FALSE(table.take("old", kT0 + seconds(10)));  // rate 0: never refills
+  table.set_rate(1.0, 2);                               // ... to 1 per second, bursts of 2
+  EXPECT_TRUE(table.take("old", kT0 + seconds(11)));    // refilled at the new rate
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(table.take("new", kT0));  // new keys start at the new burst
+  EXPECT_FALSE(table.take("new", kT0));
+  table.set_rate(1.0, 1);                               // a lower burst clips on the next refill
+  EXPECT_TRUE(table.take("new", kT0 + seconds(100)));
+  EXPECT_FALSE(table.take("new", kT0 + seconds(100)));
+}
+
 TEST(RateTable, TokensArgumentAndRequestsAboveBurst) {
   RateTable table(100, 1.0, 5);
   EXPECT_FALSE(table.take("k", kT0, 6));  // more than the bucket holds: never, and nothing taken
