@@ -10,7 +10,12 @@ Reported per point: msgs/s (median of reps), correod CPU seconds per 1000 messag
 from correod's own stats line (printed at SIGTERM): spool batch sizes (messages per fsync),
 WAL fsync latency, and end-of-DATA -> 250 latency p50/p99 (server-side histogram).
 
-usage: bench/ingest.py [--build build] [--reps 3] [--seconds 10] [--sessions 100] [--size 1024]
+With --baseline-build DIR, a correod from another build (an older commit) runs too,
+interleaved with the other two, and the table gains its rate and CPU and the ratio
+correod / baseline: an A/B of a change's cost on the same machine in the same minutes.
+
+usage: bench/ingest.py [--build build] [--baseline-build DIR] [--reps 3] [--seconds 10]
+                       [--sessions 100] [--size 1024]
 Loopback only; every run is bounded by its message count and a timeout.
 """
 import argparse
@@ -52,37 +57,47 @@ def blast(port, messages, args, reuse):
 
 
 def run_point(kind, args, messages, reuse):
-    server = IngestCorreod(args.build) if kind == "correod" else Sink()
+    if kind == "sink":
+        server = Sink()
+    else:
+        server = IngestCorreod(args.build if kind == "correod" else args.baseline_build)
     cpu0 = cpu_seconds(server.proc.pid)
     elapsed = blast(server.port, messages, args, reuse)
     cpu = cpu_seconds(server.proc.pid) - cpu0
     stats = server.stop()
-    if kind == "correod" and int(stats.get("messages", -1)) != messages:
-        raise RuntimeError(f"correod acknowledged {stats.get('messages')} of {messages} messages")
+    if kind != "sink" and int(stats.get("messages", -1)) != messages:
+        raise RuntimeError(f"{kind} acknowledged {stats.get('messages')} of {messages} messages")
     return {"rate": messages / elapsed, "elapsed": elapsed, "cpu_per_1000": 1000 * cpu / messages, "stats": stats}
+
+
+def median_run(runs):
+    return sorted(runs, key=lambda r: r["rate"])[len(runs) // 2]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--baseline-build", help="another build's directory: its correod runs too, for an A/B")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--sessions", type=int, default=100)
     ap.add_argument("--size", type=int, default=1024)
     args = ap.parse_args()
 
+    kinds = ("sink", "correod", "baseline") if args.baseline_build else ("sink", "correod")
     rows = []
+    baseline_rows = []
     for reuse in (False, True):
         label = "20+ msgs per connection (-d)" if reuse else "1 msg per connection"
         # Calibrate each target so every counted run lasts >= args.seconds.
         counts = {}
-        for kind in ("sink", "correod"):
+        for kind in kinds:
             probe = run_point(kind, args, 3000, reuse)
             # The probe includes start-up costs and under-estimates: aim at twice the time.
             counts[kind] = max(3000, int(probe["rate"] * args.seconds * 2))
-        results = {"sink": [], "correod": []}
+        results = {kind: [] for kind in kinds}
         for rep in range(args.reps):
-            for kind in ("sink", "correod"):  # interleaved
+            for kind in kinds:  # interleaved
                 r = run_point(kind, args, counts[kind], reuse)
                 results[kind].append(r)
                 if r["elapsed"] < args.seconds:
@@ -90,7 +105,11 @@ def main():
                 print(f"# {label} rep {rep + 1} {kind}: {r['rate']:.0f} msgs/s over {r['elapsed']:.1f} s "
                       f"({counts[kind]} msgs) cpu/1000={r['cpu_per_1000']:.3f}s {r['stats']}", file=sys.stderr)
         sink_rate = statistics.median(r["rate"] for r in results["sink"])
-        cor = sorted(results["correod"], key=lambda r: r["rate"])[len(results["correod"]) // 2]
+        cor = median_run(results["correod"])
+        if args.baseline_build:
+            base = median_run(results["baseline"])
+            baseline_rows.append((label, base["rate"], cor["rate"], cor["rate"] / base["rate"],
+                                  base["cpu_per_1000"], cor["cpu_per_1000"]))
         st = cor["stats"]
         rows.append((label, sink_rate, cor["rate"], cor["rate"] / sink_rate, cor["cpu_per_1000"],
                      st.get("batch_mean", "?"), st.get("batch_p99", "?"), st.get("batch_max", "?"),
@@ -106,6 +125,13 @@ def main():
     for r in rows:
         print(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}× | {r[4]:.3f} | {r[5]} / {r[6]} / {r[7]} "
               f"| {r[8]} / {r[9]} | {r[10]} / {r[11]} / {r[12]} |")
+    if baseline_rows:
+        print(f"\nA/B: correod ({args.build}) against the baseline ({args.baseline_build}), same runs\n")
+        print("| workload | baseline msgs/s | correod msgs/s | correod / baseline | baseline CPU s per 1000 msgs "
+              "| correod CPU s per 1000 msgs |")
+        print("|---|---|---|---|---|---|")
+        for r in baseline_rows:
+            print(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}× | {r[4]:.3f} | {r[5]:.3f} |")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,19 @@ build_pkgs=(g++ cmake ninja-build pkg-config make
 test_pkgs=(python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl postfix dnsmasq-base openssl
   procps strace whois opendkim opendkim-tools python3-milter python3-dkim prometheus yamllint python3-yaml)
 
+# The deployment checks (tests/integration/test_deploy.py): iproute2 brings up loopback in a
+# private network namespace; kubectl renders the kustomizations and node/npm run the offline
+# schema validation. Those three are wanted as commands: a machine may already have them from
+# other packages (kubectl from Kubernetes' own repository, node from NodeSource), which
+# Debian's packages would conflict with.
+test_pkgs+=(iproute2)
+command_pkgs=()
+command -v kubectl >/dev/null 2>&1 || command_pkgs+=(kubernetes-client)
+command -v node >/dev/null 2>&1 || command_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || command_pkgs+=(npm)
+
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")
+[ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}" "${command_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
