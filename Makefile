@@ -3,12 +3,13 @@
 #   make test   install missing packages (and test peers), build with ASan+UBSan, run every test
 #   make bench  ingest (bench/ingest.py), end-to-end relay vs Postfix (bench/relay.py), TLS (bench/tls.py),
 #               anti-spam policy cost (bench/policy.py)
+#   make bench-micro  the Google Benchmark microbenchmarks (bench/micro/) on the Release build
 JOBS ?= $(shell nproc)
 BUILD ?= build
 TEST_BUILD ?= build-asan
 CONFIG ?= config/correo.toml
 
-.PHONY: run test build build-test deps deps-test bench clean
+.PHONY: run test build build-test deps deps-test bench bench-micro clean
 
 deps:
 	@deploy/debian-deps.sh build
@@ -36,6 +37,9 @@ bench: build deps-test
 	bench/relay.py --reps 3 --messages 10000
 	bench/tls.py --reps 3 --seconds 10
 	bench/policy.py --reps 3 --seconds 8
+
+bench-micro: build
+	@for b in $(BUILD)/bench/*_bench; do $$b --benchmark_min_time=0.5 || exit 1; done
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)
