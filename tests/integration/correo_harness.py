@@ -34,6 +34,7 @@ BUILD_DIR = os.environ.get("CORREO_BUILD_DIR", os.path.join(SOURCE_ROOT, "build"
 CORREOD = os.environ.get("CORREOD", os.path.join(BUILD_DIR, "correod"))
 CORREO_SPOOL = os.environ.get("CORREO_SPOOL", os.path.join(BUILD_DIR, "correo-spool"))
 CORREOCTL = os.environ.get("CORREOCTL", os.path.join(BUILD_DIR, "correoctl"))
+CORREO_SINK = os.environ.get("CORREO_SINK", os.path.join(BUILD_DIR, "bench", "correo-sink"))
 SHIPPED_CONFIG = os.path.join(SOURCE_ROOT, "config", "correo.toml")
 
 HOSTNAME = "mx.test"          # [server] hostname of every test daemon
@@ -452,6 +453,63 @@ class Correod:
 
 
 # --------------------------------------------------------------------------- raw SMTP client
+
+class CorreoSink:
+    """A correo-sink process (bench/sink/) on address:port with a stats file; extra
+    arguments (faults, --dir, --ehlo) as given. stop() sends SIGTERM and returns the exit code."""
+
+    def __init__(self, testcase=None, address="127.0.0.1", port=None, threads=2, args=()):
+        self.address = address
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="correo-sink-")
+        self.stats_path = os.path.join(self.dir, "stats.json")
+        self.log_path = os.path.join(self.dir, "sink.log")
+        self.cmd = [CORREO_SINK, "--listen", "%s:%d" % (address, self.port), "--threads", str(threads),
+                    "--stats-file", self.stats_path] + list(args)
+        self.proc = None
+        if testcase is not None:
+            testcase.addCleanup(self.cleanup)
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=log, preexec_fn=die_with_parent)
+        # Ready = its "listening" line: the listeners are bound and listening before it is
+        # printed. (No probe connection: the tests count connections.)
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError("correo-sink exited with %s: %s" % (self.proc.returncode, self.log()))
+            return "correo-sink: listening on" in self.log()
+        wait_until(up, timeout=10)
+        return self
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stats(self):
+        """The counters as of the last write (every second, and at exit)."""
+        import json
+        try:
+            with open(self.stats_path) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {"messages": 0, "recipients": 0, "bytes": 0, "connections": 0, "replies": {}}
+
+    def wait_messages(self, n, timeout=15.0):
+        wait_until(lambda: self.stats()["messages"] >= n, timeout=timeout)
+
+    def stop(self, timeout=10):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def cleanup(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
 
 class Reply:
     def __init__(self, lines):
