@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -65,6 +66,14 @@ void write_stats(const std::string& path, const std::string& json) {
 }
 
 int run(const Options& o) {
+  if (!o.dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "correo-sink: --dir %s: %s\n", o.dir.c_str(), ec.message().c_str());
+      return 1;
+    }
+  }
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<int> fds;
   for (unsigned i = 0; i < threads; ++i) {
