@@ -68,6 +68,8 @@ servers = [{dns}]
 {dns_toml}
 [log]
 level = "info"   # as shipped: one line per connection and per message
+[metrics]
+listen = "127.0.0.1:{free_port()}"   # as shipped (on), on a port no other run holds
 {extra_toml}""")
         self.log = open(os.path.join(self.dir, "log"), "w+")
         self.proc = subprocess.Popen([os.path.join(build, "correod"), "--config", conf], stderr=self.log)

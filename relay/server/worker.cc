@@ -424,16 +424,20 @@ void Worker::service(Conn& c) {
 }
 
 void Worker::begin_close(Conn& c) {
-  if (c.closing) return;
-  c.closing = true;
-  // Wake a pending receive; the last reply is already in the kernel (no send in flight or
-  // the peer is gone), and the FIN goes out after it.
-  shutdown(c.fd, SHUT_RDWR);
-  if (c.recv_inflight) {
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_cancel64(sqe, c.tag(Op::kRecv).pack(), 0);
-    io_uring_sqe_set_data64(sqe, Tag{Op::kIgnore, 0, 0}.pack());
+  if (!c.closing) {
+    c.closing = true;
+    // Wake a pending receive; the last reply is already in the kernel (no send in flight or
+    // the peer is gone), and the FIN goes out after it.
+    shutdown(c.fd, SHUT_RDWR);
+    if (c.recv_inflight) {
+      io_uring_sqe* sqe = ring_->sqe();
+      io_uring_prep_cancel64(sqe, c.tag(Op::kRecv).pack(), 0);
+      io_uring_sqe_set_data64(sqe, Tag{Op::kIgnore, 0, 0}.pack());
+    }
   }
+  // Also when it was closing already: the caller may have just seen the last operation
+  // in flight come back (a failed send to a client that left), and the slot must be freed
+  // now - nothing else will come for it.
   maybe_free(c);
 }
 
