@@ -113,6 +113,8 @@ networks = ["127.0.0.0/8"]
 servers = ["127.0.0.1:9"]
 [queue]
 min_free_space = 67108864
+[metrics]
+listen = "127.0.0.1:{free_port()}"
 """)
         self.log = open(os.path.join(workdir, "correod.log"), "w")
         self.proc = subprocess.Popen([os.path.join(build, "correod"), "--config", conf], stderr=self.log)
