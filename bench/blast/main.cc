@@ -1,7 +1,10 @@
 // main.cc - correo-blast: an SMTP load generator for correo (and any SMTP server).
 //
-// Starts one thread per session (blocking sockets keep the client logic straight-line; a
-// few hundred threads are cheap), waits for all of them, and reports what they counted.
+// Plaintext runs go to the io_uring engine: --threads event loops, each driving its share of
+// the sessions as state machines (uring_engine.h), so one process holds 10,000 sessions and
+// out-runs the server it measures. TLS runs keep one blocking thread per session
+// (session.h): simple, and a TLS handshake costs more than the thread. Either way main
+// waits for the engine and reports what it counted.
 // The run always ends by itself (see Options::hard_cap); SIGINT/SIGTERM end it early and
 // still print the report. Exit status: 0 without errors, 1 with any, 2 for bad arguments.
 #include <pthread.h>
@@ -12,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "bench/blast/message.h"
@@ -21,6 +25,7 @@
 #include "bench/blast/session.h"
 #include "bench/blast/stats.h"
 #include "bench/blast/tls_client.h"
+#include "bench/blast/uring_engine.h"
 #include "relay/common/clock.h"
 
 namespace correo::blast {
@@ -49,6 +54,63 @@ void* session_thread(void* session) {
 // Session threads need little stack (no recursion; buffers are on the heap), and a small
 // one keeps a few thousand sessions within reason.
 constexpr size_t kThreadStack = 1u << 20;
+
+// run_threads - one blocking thread per session (TLS runs, or --engine threads).
+int run_threads(const Options& options, const SessionShared& shared, RunReport& report) {
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<pthread_t> threads;
+  sessions.reserve(options.sessions);
+  threads.reserve(options.sessions);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kThreadStack);
+  int start_failure = 0;
+  for (unsigned i = 0; i < options.sessions; ++i) {
+    sessions.push_back(std::make_unique<Session>(shared, i));
+    pthread_t thread;
+    start_failure = pthread_create(&thread, &attr, session_thread, sessions.back().get());
+    if (start_failure != 0) {
+      sessions.pop_back();
+      g_interrupted.store(true);  // the run would not be what was asked for: stop it
+      std::fprintf(stderr, "correo-blast: cannot start session thread %u: %s\n", i, std::strerror(start_failure));
+      break;
+    }
+    threads.push_back(thread);
+  }
+  pthread_attr_destroy(&attr);
+  for (pthread_t thread : threads) pthread_join(thread, nullptr);
+  for (const auto& session : sessions) {
+    report.totals.merge(session->stats());
+    if (session->gave_up()) ++report.sessions_gave_up;
+  }
+  return start_failure;
+}
+
+// run_uring - the sessions spread over --threads io_uring loops (uring_engine.h).
+int run_uring(const Options& options, const EngineShared& shared, RunReport& report) {
+  const unsigned loops = std::min(options.sessions,
+                                  options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::unique_ptr<UringLoop>> engines;
+  uint32_t first = 0;
+  for (unsigned i = 0; i < loops; ++i) {
+    const uint32_t count = options.sessions / loops + (i < options.sessions % loops ? 1 : 0);
+    engines.push_back(std::make_unique<UringLoop>(shared, first, count));
+    first += count;
+  }
+  std::vector<std::thread> threads;
+  for (auto& e : engines) threads.emplace_back([&e] { e->run(); });
+  for (auto& t : threads) t.join();
+  int failure = 0;
+  for (const auto& e : engines) {
+    if (!e->error().empty()) {
+      std::fprintf(stderr, "correo-blast: %s\n", e->error().c_str());
+      failure = 1;
+    }
+    report.totals.merge(e->stats());
+    report.sessions_gave_up += e->gave_up();
+  }
+  return failure;
+}
 
 int run(int argc, char** argv) {
   Result<Parsed> parsed = parse_options(argc, argv);
@@ -80,38 +142,17 @@ int run(int argc, char** argv) {
   const SessionShared shared{&options, &run_control, tls ? tls->raw() : nullptr, &errors, &rejections,
                              static_cast<uint64_t>(unix_now_us()) ^ (static_cast<uint64_t>(::getpid()) << 44)};
 
-  std::vector<std::unique_ptr<Session>> sessions;
-  std::vector<pthread_t> threads;
-  sessions.reserve(options.sessions);
-  threads.reserve(options.sessions);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, kThreadStack);
-  int start_failure = 0;
-  for (unsigned i = 0; i < options.sessions; ++i) {
-    sessions.push_back(std::make_unique<Session>(shared, i));
-    pthread_t thread;
-    start_failure = pthread_create(&thread, &attr, session_thread, sessions.back().get());
-    if (start_failure != 0) {
-      sessions.pop_back();
-      g_interrupted.store(true);  // the run would not be what was asked for: stop it
-      std::fprintf(stderr, "correo-blast: cannot start session thread %u: %s\n", i, std::strerror(start_failure));
-      break;
-    }
-    threads.push_back(thread);
-  }
-  pthread_attr_destroy(&attr);
-  for (pthread_t thread : threads) pthread_join(thread, nullptr);
-
   RunReport report;
+  int start_failure = 0;
+  if (options.engine == Options::Engine::kUring) {
+    start_failure = run_uring(options, EngineShared{&options, &run_control, &errors, &rejections, shared.run_id}, report);
+  } else {
+    start_failure = run_threads(options, shared, report);
+  }
   report.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
   report.message_size = options.handshake_only ? 0 : Message(MessageSpec{options.from, options.recipients.front(),
                                                                           options.helo, options.size, 0, 0})
                                                           .content_size();
-  for (const auto& session : sessions) {
-    report.totals.merge(session->stats());
-    if (session->gave_up()) ++report.sessions_gave_up;
-  }
   if (options.json) print_json(report);
   else print_summary(options, report);
   print_problems(errors, rejections, report);

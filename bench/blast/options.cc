@@ -34,6 +34,12 @@ constexpr const char* kUsage =
     "  --timeout D         limit for each reply and the connect (default 30s)\n"
     "  --handshake-only    per session: connect, [TLS], EHLO, [AUTH], QUIT; no message;\n"
     "                      each completed session counts as one sent and accepted\n"
+    "  --idle              each session connects, sends EHLO and holds the connection silent\n"
+    "                      for --hold, then QUITs (connection scale); counts held sessions\n"
+    "  --hold D            how long --idle holds (default 5s)\n"
+    "  --threads N         io_uring event loops (default: one per CPU)\n"
+    "  --engine E          uring (default: sessions as state machines on io_uring loops) or\n"
+    "                      threads (one blocking thread per session); TLS runs use threads\n"
     "  --json              print one JSON object instead of the summary; msgs_per_s and\n"
     "                      bytes_per_s count accepted messages, latency is MAIL to final 250\n"
     "  --help              this text\n"
@@ -42,7 +48,8 @@ constexpr const char* kUsage =
     "--duration plus --timeout, or after 10 minutes with --messages alone.\n"
     "Exit status: 0 if there were no errors, 1 if there were, 2 for bad arguments.\n";
 
-constexpr unsigned kMaxSessions = 5000;
+constexpr unsigned kMaxSessions = 100000;        // io_uring engine (bounded by RLIMIT_NOFILE too)
+constexpr unsigned kMaxThreadSessions = 5000;    // thread-per-session engine
 constexpr uint64_t kMaxSize = 64ull << 20;  // each session thread holds its own copy
 constexpr unsigned kMaxRcpts = 10000;
 
@@ -166,6 +173,17 @@ Result<Parsed> parse_options(int argc, char** argv) {
     else if (flag == "--tls-resume") status = bool_flag(o.tls_resume);
     else if (flag == "--handshake-only") status = bool_flag(o.handshake_only);
     else if (flag == "--json") status = bool_flag(o.json);
+    else if (flag == "--idle") status = bool_flag(o.idle);
+    else if (flag == "--hold") status = duration_into(o.hold);
+    else if (flag == "--threads") status = count_into(o.threads, 1, 256);
+    else if (flag == "--engine") {
+      status = with_value([&](std::string_view v) -> Status {
+        if (v == "uring") o.engine = Options::Engine::kUring;
+        else if (v == "threads") o.engine = Options::Engine::kThreads;
+        else return Error{"expected uring or threads"};
+        return Ok{};
+      });
+    }
     else if (flag == "--sni") {
       status = token_into(o.sni, "a server name");
       sni_given = true;
@@ -196,6 +214,13 @@ Result<Parsed> parse_options(int argc, char** argv) {
   if (o.starttls && o.implicit_tls) return Error{"--implicit-tls: cannot be combined with --starttls"};
   if (o.tls_resume && !o.tls()) return Error{"--tls-resume: needs --starttls or --implicit-tls"};
   if (sni_given && !o.tls()) return Error{"--sni: needs --starttls or --implicit-tls"};
+  if (o.idle && o.handshake_only) return Error{"--idle: cannot be combined with --handshake-only"};
+  if (o.idle && o.tls()) return Error{"--idle: plaintext only"};
+  if (o.tls()) o.engine = Options::Engine::kThreads;  // TLS runs on the threaded engine
+  if (o.engine == Options::Engine::kThreads && o.sessions > kMaxThreadSessions) {
+    return Error{"--sessions: at most " + std::to_string(kMaxThreadSessions) + " with one thread per session (TLS runs)"};
+  }
+  if (o.idle && !o.messages) o.messages = o.sessions;  // one held connection per session
   if (!o.messages && !o.duration) o.messages = 1000;
   if (!sni_given) o.sni = o.target.host;
   o.recipients = derive_recipients(o.to, o.rcpts);

@@ -28,6 +28,15 @@ struct Options {
   bool implicit_tls = false;
   bool tls_resume = false;
   bool handshake_only = false;
+  // --idle: every session connects, says EHLO, then holds the connection silent for
+  // --hold before QUIT (connection-scale tests: correod's memory per idle session).
+  bool idle = false;
+  std::chrono::milliseconds hold{5000};
+  // The engine: io_uring loops (--threads, default one per CPU) for plaintext runs; the
+  // thread-per-session engine for TLS runs (STARTTLS, implicit TLS), or with --engine threads.
+  enum class Engine : uint8_t { kUring, kThreads };
+  Engine engine = Engine::kUring;
+  unsigned threads = 0;
   bool json = false;
   std::optional<std::string> auth_user;            // set with --auth
   std::string auth_pass;

@@ -30,19 +30,23 @@ bool RunControl::time_left(Deadline now) const {
   return now < hard_end_;
 }
 
+bool RunControl::take_budget() {
+  if (!budget_limited_) return true;
+  // Never below zero, so release() after an empty claim cannot lose a message.
+  int64_t left = budget_.load(std::memory_order_relaxed);
+  do {
+    if (left <= 0) return false;
+  } while (!budget_.compare_exchange_weak(left, left - 1, std::memory_order_relaxed));
+  return true;
+}
+
 void RunControl::release() {
   if (budget_limited_) budget_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool RunControl::claim() {
   if (!time_left(Clock::now())) return false;
-  if (budget_limited_) {
-    // Never below zero, so release() after an empty claim cannot lose a message.
-    int64_t left = budget_.load(std::memory_order_relaxed);
-    do {
-      if (left <= 0) return false;
-    } while (!budget_.compare_exchange_weak(left, left - 1, std::memory_order_relaxed));
-  }
+  if (!take_budget()) return false;
   if (slot_interval_ns_ == 0) return true;
 
   const Deadline slot = next_slot();
@@ -56,6 +60,19 @@ bool RunControl::claim() {
   if (time_left(Clock::now())) return true;
   release();
   return false;
+}
+
+std::optional<Deadline> RunControl::claim_slot() {
+  const Deadline now = Clock::now();
+  if (!time_left(now)) return std::nullopt;
+  if (!take_budget()) return std::nullopt;
+  if (slot_interval_ns_ == 0) return now;
+  const Deadline slot = next_slot();
+  if ((duration_end_ && slot >= *duration_end_) || slot >= hard_end_) {
+    release();
+    return std::nullopt;
+  }
+  return slot;
 }
 
 Deadline RunControl::next_slot() {

@@ -24,6 +24,12 @@ class RunControl {
   // claim - the right to start one more message (or handshake-only session), after waiting
   // for its --rate slot. false = the run is over for this session.
   bool claim();
+  // claim_slot - claim() for an event loop, which must not sleep: the budget is taken now
+  // and the start time of its --rate slot returned (now without --rate). nullopt = the run
+  // is over. The caller waits for the slot, then checks still_running() (and release()s
+  // the claim when the run ended meanwhile).
+  std::optional<Deadline> claim_slot();
+  bool still_running() const { return time_left(Clock::now()); }
   // release - give back a claim that started nothing (its connection failed), so exactly
   // --messages are still attempted.
   void release();
@@ -39,6 +45,7 @@ class RunControl {
 
  private:
   bool time_left(Deadline now) const;
+  bool take_budget();
   // next_slot - the start time for one message under --rate.
   Deadline next_slot();
 

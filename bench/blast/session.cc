@@ -1,10 +1,11 @@
 // session.cc - the SMTP client side of one load session (see session.h).
 #include "bench/blast/session.h"
 
+#include "bench/blast/commands.h"
+
 #include <atomic>
 #include <cstdio>
 
-#include "relay/auth/base64.h"
 
 namespace correo::blast {
 
@@ -13,23 +14,7 @@ namespace {
 constexpr unsigned kMaxConsecutiveConnectFailures = 100;
 constexpr auto kConnectBackoff = std::chrono::milliseconds(100);
 
-std::string auth_plain_line(const Options& options) {
-  if (!options.auth_user) return {};
-  std::string credentials;
-  credentials += '\0';
-  credentials += *options.auth_user;
-  credentials += '\0';
-  credentials += options.auth_pass;
-  return "AUTH PLAIN " + base64_encode(credentials) + "\r\n";
-}
 
-// warn_once_no_pipelining - one line on stderr for the whole run, not one per session.
-void warn_once_no_pipelining() {
-  static std::atomic<bool> warned{false};
-  if (!warned.exchange(true)) {
-    std::fprintf(stderr, "correo-blast: the server does not offer PIPELINING; sending commands one at a time\n");
-  }
-}
 
 }  // namespace
 
@@ -146,7 +131,7 @@ Status Session::open_connection() {
     if (Status ok = command(auth_line_, 235, "AUTH"); !ok) return ok;
   }
   if (options_.pipelining && !caps_.pipelining) warn_once_no_pipelining();
-  if (envelope_with_size_ != static_cast<int>(caps_.size)) build_envelope(caps_.size);
+  if (envelope_.with_size != static_cast<int>(caps_.size)) envelope_.build(options_, message_.content_size(), caps_.size);
   return Ok{};
 }
 
@@ -195,41 +180,18 @@ void Session::close_connection(bool graceful) {
   stream_.close(graceful);
 }
 
-void Session::build_envelope(bool with_size) {
-  envelope_.clear();
-  std::vector<size_t> ends;
-  envelope_ += "MAIL FROM:<" + options_.from + ">";
-  if (with_size) envelope_ += " SIZE=" + std::to_string(message_.content_size());
-  envelope_ += "\r\n";
-  ends.push_back(envelope_.size());
-  for (const std::string& rcpt : options_.recipients) {
-    envelope_ += "RCPT TO:<" + rcpt + ">\r\n";
-    ends.push_back(envelope_.size());
-  }
-  envelope_ += "DATA\r\n";
-  ends.push_back(envelope_.size());
-  // Views are taken only now: appending may have moved envelope_'s bytes.
-  commands_.clear();
-  size_t begin = 0;
-  for (size_t end : ends) {
-    commands_.emplace_back(envelope_.data() + begin, end - begin);
-    begin = end;
-  }
-  envelope_with_size_ = with_size ? 1 : 0;
-}
-
 Session::Outcome Session::send_message() {
   const std::string_view payload = message_.next();
   const Clock::time_point started = Clock::now();
   ++stats_.sent;
   bool refused = false;  // some step got 4xx/5xx: the message is rejected
   bool closing = false;  // ... and it was 421: the server is closing the connection
-  const size_t last = commands_.size() - 1;  // DATA
+  const size_t last = envelope_.lines.size() - 1;  // DATA
   auto step_name = [&](size_t i) { return i == 0 ? "MAIL" : i == last ? "DATA" : "RCPT"; };
 
   if (options_.pipelining && caps_.pipelining) {
     // RFC 2920: MAIL, RCPTs and DATA in one write, then their replies in order.
-    if (Status sent = stream_.write_all(envelope_, run_.reply_deadline()); !sent) return fail("MAIL", sent.error());
+    if (Status sent = stream_.write_all(envelope_.all, run_.reply_deadline()); !sent) return fail("MAIL", sent.error());
     for (size_t i = 0; i <= last; ++i) {
       if (Status got = read_reply(stream_, run_.reply_deadline(), reply_); !got) return fail(step_name(i), got.error());
       if (Status ok = check_reply(step_name(i), i == last ? 354 : 250, &refused, &closing); !ok) {
@@ -244,7 +206,7 @@ Session::Outcome Session::send_message() {
   } else {
     for (size_t i = 0; i <= last; ++i) {
       const char* name = step_name(i);
-      if (Status sent = stream_.write_all(commands_[i], run_.reply_deadline()); !sent) return fail(name, sent.error());
+      if (Status sent = stream_.write_all(envelope_.lines[i], run_.reply_deadline()); !sent) return fail(name, sent.error());
       if (Status got = read_reply(stream_, run_.reply_deadline(), reply_); !got) return fail(name, got.error());
       if (Status ok = check_reply(name, i == last ? 354 : 250, &refused, &closing); !ok) return fail(name, ok.error());
       if (refused) return rejected(closing);

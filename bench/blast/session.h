@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench/blast/capabilities.h"
+#include "bench/blast/commands.h"
 #include "bench/blast/message.h"
 #include "bench/blast/options.h"
 #include "bench/blast/reply.h"
@@ -72,7 +73,6 @@ class Session {
   Outcome rejected(bool closing);
   Outcome fail(const char* step, const Error& error);
 
-  void build_envelope(bool with_size);
   void note_error(const std::string& text);
 
   const SessionShared shared_;
@@ -88,9 +88,7 @@ class Session {
   // Built once: the command lines sent for every connection and every message.
   const std::string ehlo_line_;
   const std::string auth_line_;
-  std::string envelope_;                  // MAIL, RCPTs and DATA lines, back to back
-  std::vector<std::string_view> commands_;  // each line of envelope_, for lock-step sends
-  int envelope_with_size_ = -1;           // which variant envelope_ holds (-1: none yet)
+  EnvelopeCommands envelope_;             // MAIL, RCPTs and DATA lines
 
   SessionStats stats_;
   unsigned consecutive_connect_failures_ = 0;

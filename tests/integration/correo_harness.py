@@ -35,6 +35,7 @@ CORREOD = os.environ.get("CORREOD", os.path.join(BUILD_DIR, "correod"))
 CORREO_SPOOL = os.environ.get("CORREO_SPOOL", os.path.join(BUILD_DIR, "correo-spool"))
 CORREOCTL = os.environ.get("CORREOCTL", os.path.join(BUILD_DIR, "correoctl"))
 CORREO_SINK = os.environ.get("CORREO_SINK", os.path.join(BUILD_DIR, "bench", "correo-sink"))
+CORREO_BLAST = os.environ.get("CORREO_BLAST", os.path.join(BUILD_DIR, "bench", "correo-blast"))
 SHIPPED_CONFIG = os.path.join(SOURCE_ROOT, "config", "correo.toml")
 
 HOSTNAME = "mx.test"          # [server] hostname of every test daemon

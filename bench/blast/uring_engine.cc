@@ -1,0 +1,524 @@
+// uring_engine.cc - correo-blast's io_uring engine (see uring_engine.h).
+#include "bench/blast/uring_engine.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+#include "bench/blast/capabilities.h"
+#include "bench/blast/commands.h"
+#include "bench/blast/message.h"
+#include "bench/blast/reply_buffer.h"
+
+namespace correo::blast {
+namespace {
+
+constexpr size_t kRecvSize = 4096;
+constexpr size_t kMaxBuffered = 64 * 1024;
+constexpr unsigned kMaxConsecutiveConnectFailures = 100;
+constexpr auto kConnectBackoff = std::chrono::milliseconds(100);
+
+
+// positive - the reply a step wants: 354 to DATA, any 2xx otherwise.
+bool positive(const Reply& r, int expected) { return expected == 354 ? r.code == 354 : r.kind() == 2; }
+
+uint64_t micros_since(Clock::time_point t) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
+}
+
+}  // namespace
+
+enum class St : uint8_t {
+  kIdle, kWaitSlot, kConnecting, kGreeting, kEhlo, kAuth, kEnvelope, kData, kRset, kHold, kQuit, kClosing,
+  kBackoff, kDone
+};
+
+static const char* step_name(St st) {
+  switch (st) {
+    case St::kConnecting: return "connect";
+    case St::kGreeting: return "greeting";
+    case St::kEhlo: return "EHLO";
+    case St::kAuth: return "AUTH";
+    case St::kEnvelope: return "MAIL";
+    case St::kData: return "end of data";
+    case St::kRset: return "RSET";
+    case St::kQuit: return "QUIT";
+    default: return "session";
+  }
+}
+
+struct UringLoop::Sess {
+  uint32_t index = 0;
+  uint32_t slot = 0;
+  uint32_t gen = 0;
+  int fd = -1;
+  St st = St::kIdle;
+  Deadline wake_at{};
+  Deadline deadline{};
+  bool claim_held = false;   // a claim taken whose message has not started
+  bool connected = false;
+  bool set_up = false;       // greeting, EHLO (and AUTH) done on this connection
+  bool connect_inflight = false;
+  bool recv_inflight = false;
+  bool send_inflight = false;
+  bool back_off = false;     // after this close, wait before reconnecting
+  bool pipelined = false;
+  bool refused = false;
+  bool closing421 = false;
+  unsigned consecutive_failures = 0;
+  size_t step = 0;
+  uint64_t msgs_on_conn = 0;
+  Clock::time_point started{};
+  std::unique_ptr<char[]> buf;
+  std::string in;
+  bool gave_up = false;
+  std::string queued;            // bytes waiting for the send in flight to finish
+  std::string owned;             // queued bytes being sent
+  std::string_view sending;
+  size_t sent = 0;
+  Reply reply;
+  std::vector<std::string> ehlo_lines;
+  Capabilities caps;
+  std::unique_ptr<Message> message;  // made on the first transaction
+  std::string_view payload;
+  EnvelopeCommands envelope;
+};
+
+UringLoop::UringLoop(const EngineShared& shared, uint32_t first, uint32_t count)
+    : shared_(shared),
+      options_(*shared.options),
+      run_(*shared.run),
+      ehlo_line_("EHLO " + options_.helo + "\r\n"),
+      auth_line_(auth_plain_line(options_)) {
+  for (uint32_t i = 0; i < count; ++i) {
+    auto s = std::make_unique<Sess>();
+    s->index = first + i;
+    s->slot = i;
+    sessions_.push_back(std::move(s));
+  }
+  const auto tick = options_.rate > 0 ? std::chrono::milliseconds(1) : std::chrono::milliseconds(10);
+  tick_.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(tick).count();
+}
+
+UringLoop::~UringLoop() {
+  for (auto& s : sessions_) {
+    if (s->fd >= 0) ::close(s->fd);
+  }
+}
+
+static uint64_t pack(uint8_t kind, uint32_t gen, uint32_t slot) {
+  return (static_cast<uint64_t>(kind) << 56) | (static_cast<uint64_t>(gen & 0xffffff) << 32) | slot;
+}
+
+void UringLoop::run() {
+  auto ring = Ring::create(4096);
+  if (!ring) {
+    error_ = ring.error().message;
+    return;
+  }
+  ring_ = std::move(ring.value());
+  arm_tick();
+  for (auto& s : sessions_) start_next(*s);
+  io_uring* r = ring_->raw();
+  while (done_ < sessions_.size()) {
+    const int rc = io_uring_submit_and_wait(r, 1);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      error_ = std::string("io_uring: ") + std::strerror(-rc);
+      return;
+    }
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(r, head, cqe) {
+      ++seen;
+      const uint64_t data = cqe->user_data;
+      const auto kind = static_cast<Kind>(data >> 56);
+      if (kind == Kind::kTick) {
+        on_tick();
+        continue;
+      }
+      const uint32_t slot = static_cast<uint32_t>(data);
+      const uint32_t gen = static_cast<uint32_t>((data >> 32) & 0xffffff);
+      if (slot >= sessions_.size()) continue;
+      Sess& s = *sessions_[slot];
+      if ((s.gen & 0xffffff) != gen) continue;
+      if (kind == Kind::kConnect) on_connect(s, cqe->res);
+      else if (kind == Kind::kRecv) on_recv(s, cqe->res);
+      else if (kind == Kind::kSend) on_send(s, cqe->res);
+    }
+    io_uring_cq_advance(r, seen);
+  }
+}
+
+void UringLoop::arm_tick() {
+  io_uring_sqe* sqe = ring_->sqe();
+  io_uring_prep_timeout(sqe, &tick_, 0, 0);
+  io_uring_sqe_set_data64(sqe, pack(static_cast<uint8_t>(Kind::kTick), 0, 0));
+}
+
+// start_next - claim the next message (or handshake, or hold): start it now, or wait for
+// its --rate slot; with the budget or the time spent, QUIT or finish.
+void UringLoop::start_next(Sess& s) {
+  std::optional<Deadline> slot = run_.claim_slot();
+  if (!slot) {
+    if (s.connected) return quit(s);
+    s.st = St::kDone;
+    ++done_;
+    return;
+  }
+  s.claim_held = true;
+  if (*slot > Clock::now()) {
+    s.st = St::kWaitSlot;
+    s.wake_at = *slot;
+    return;
+  }
+  begin(s);
+}
+
+void UringLoop::begin(Sess& s) {
+  if (!run_.still_running()) {
+    run_.release();
+    s.claim_held = false;
+    if (s.connected) return quit(s);
+    s.st = St::kDone;
+    ++done_;
+    return;
+  }
+  if (s.connected) return start_message(s);
+  if (options_.handshake_only || options_.idle) {
+    // The claim is the session itself: it counts as sent from here (as in session.cc).
+    s.claim_held = false;
+    ++stats_.sent;
+    s.started = Clock::now();
+  }
+  connect(s);
+}
+
+void UringLoop::connect(Sess& s) {
+  const Target& t = options_.target;
+  s.fd = ::socket(t.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s.fd < 0) return fail(s, std::string("connect: socket: ") + std::strerror(errno));
+  const int one = 1;
+  ::setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  io_uring_sqe* sqe = ring_->sqe();
+  io_uring_prep_connect(sqe, s.fd, reinterpret_cast<const sockaddr*>(&t.addr), t.addr_len);
+  io_uring_sqe_set_data64(sqe, pack(static_cast<uint8_t>(Kind::kConnect), s.gen, s.slot));
+  s.connect_inflight = true;
+  s.st = St::kConnecting;
+  s.deadline = run_.reply_deadline();
+}
+
+void UringLoop::on_connect(Sess& s, int res) {
+  s.connect_inflight = false;
+  if (s.st == St::kClosing) return finish_close(s);
+  if (res < 0) return fail(s, std::string("connect: ") + std::strerror(-res));
+  s.connected = true;
+  ++stats_.connections;
+  s.buf = std::make_unique<char[]>(kRecvSize);
+  s.st = St::kGreeting;
+  s.deadline = run_.reply_deadline();
+  arm_recv(s);
+}
+
+void UringLoop::arm_recv(Sess& s) {
+  if (s.recv_inflight || !s.connected) return;
+  io_uring_sqe* sqe = ring_->sqe();
+  io_uring_prep_recv(sqe, s.fd, s.buf.get(), kRecvSize, 0);
+  io_uring_sqe_set_data64(sqe, pack(static_cast<uint8_t>(Kind::kRecv), s.gen, s.slot));
+  s.recv_inflight = true;
+}
+
+void UringLoop::on_recv(Sess& s, int res) {
+  s.recv_inflight = false;
+  if (s.st == St::kClosing) return finish_close(s);
+  if (res <= 0) {
+    return fail(s, std::string(step_name(s.st)) + ": " + (res == 0 ? "connection closed by the server" : std::strerror(-res)));
+  }
+  if (s.st == St::kHold) return fail(s, "idle: the server sent something while the session was idle");
+  s.in.append(s.buf.get(), static_cast<size_t>(res));
+  if (s.in.size() > kMaxBuffered) return fail(s, std::string(step_name(s.st)) + ": protocol: reply too long");
+  const uint32_t gen = s.gen;
+  while (s.gen == gen && s.connected && s.st != St::kClosing) {
+    const TakeResult got = take_reply(s.in, s.reply, s.st == St::kEhlo ? &s.ehlo_lines : nullptr);
+    if (got == TakeResult::kNeedMore) break;
+    if (got == TakeResult::kProtocolError) return fail(s, std::string(step_name(s.st)) + ": protocol: malformed reply");
+    on_reply(s);
+  }
+  if (s.gen == gen && s.connected && s.st != St::kClosing) arm_recv(s);
+}
+
+void UringLoop::send(Sess& s, std::string_view bytes) {
+  if (s.send_inflight) {
+    s.queued.append(bytes);
+    return;
+  }
+  s.sending = bytes;
+  s.sent = 0;
+  io_uring_sqe* sqe = ring_->sqe();
+  io_uring_prep_send(sqe, s.fd, s.sending.data(), s.sending.size(), MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, pack(static_cast<uint8_t>(Kind::kSend), s.gen, s.slot));
+  s.send_inflight = true;
+}
+
+void UringLoop::on_send(Sess& s, int res) {
+  s.send_inflight = false;
+  if (s.st == St::kClosing) return finish_close(s);
+  if (res < 0) return fail(s, std::string(step_name(s.st)) + ": " + std::strerror(-res));
+  s.sent += static_cast<size_t>(res);
+  if (s.sent < s.sending.size()) {
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_send(sqe, s.fd, s.sending.data() + s.sent, s.sending.size() - s.sent, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, pack(static_cast<uint8_t>(Kind::kSend), s.gen, s.slot));
+    s.send_inflight = true;
+    return;
+  }
+  if (!s.queued.empty()) {
+    // A reply was handled before our own previous write's completion (both in one batch):
+    // what it sent waited in `queued`; it goes out from `owned`, stable until completed.
+    s.owned.swap(s.queued);
+    s.queued.clear();
+    send(s, s.owned);
+  }
+}
+
+void UringLoop::on_reply(Sess& s) {
+  const Reply& r = s.reply;
+  // refusal - a 4xx/5xx to a step of the transaction: counted once per message (the
+  // first reason); anything else is a protocol error.
+  auto refusal = [&](const char* name) -> bool {
+    if (r.kind() != 4 && r.kind() != 5) {
+      fail(s, std::string(name) + ": protocol: unexpected reply " + reply_text(r));
+      return false;
+    }
+    if (!s.refused) shared_.rejections->add(std::string(name) + ": " + reply_text(r));
+    s.refused = true;
+    if (r.code == 421) s.closing421 = true;
+    return true;
+  };
+  s.deadline = run_.reply_deadline();
+  switch (s.st) {
+    case St::kGreeting:
+      if (r.code != 220) return fail(s, "greeting: " + reply_text(r));
+      s.st = St::kEhlo;
+      return send(s, ehlo_line_);
+    case St::kEhlo:
+      if (r.code != 250) return fail(s, "EHLO: " + reply_text(r));
+      s.caps = parse_capabilities(s.ehlo_lines);
+      if (options_.auth_user) {
+        if (!s.caps.auth_plain) return fail(s, "AUTH: PLAIN not offered by the server");
+        s.st = St::kAuth;
+        return send(s, auth_line_);
+      }
+      return after_setup(s);
+    case St::kAuth:
+      if (r.code != 235) return fail(s, "AUTH: " + reply_text(r));
+      return after_setup(s);
+    case St::kEnvelope: {
+      const size_t last = s.envelope.lines.size() - 1;
+      const char* name = s.step == 0 ? "MAIL" : s.step == last ? "DATA" : "RCPT";
+      if (!positive(r, s.step == last ? 354 : 250) && !refusal(name)) return;
+      if (s.closing421) return message_done(s, false);
+      if (s.step == last) {
+        if (r.code != 354) return message_done(s, false);  // DATA refused: no payload follows
+        s.st = St::kData;  // (a refused RCPT with DATA accepted: the payload ends the transaction)
+        return send(s, s.payload);
+      }
+      ++s.step;
+      if (!s.pipelined) {
+        if (s.refused) return message_done(s, false);
+        return send(s, s.envelope.lines[s.step]);
+      }
+      return;
+    }
+    case St::kData:
+      if (!positive(r, 250) && !refusal("end of data")) return;
+      return message_done(s, !s.refused);
+    case St::kRset:
+      if (r.code != 250) return fail(s, "RSET: " + reply_text(r));
+      return next_on_connection(s);
+    case St::kQuit:
+      // 221, or whatever the server says: the connection ends here either way.
+      if (options_.handshake_only || options_.idle) {
+        if (r.code == 221) ++stats_.accepted;
+        else note_error("QUIT: " + reply_text(r));
+      }
+      return close(s, false);
+    default:
+      return fail(s, std::string(step_name(s.st)) + ": protocol: unexpected reply " + reply_text(r));
+  }
+}
+
+void UringLoop::after_setup(Sess& s) {
+  s.set_up = true;
+  s.consecutive_failures = 0;
+  if (options_.pipelining && !s.caps.pipelining) warn_once_no_pipelining();
+  if (options_.handshake_only) {
+    stats_.latency_us.record(micros_since(s.started));  // connect, greeting, EHLO, AUTH
+    return quit(s);
+  }
+  if (options_.idle) {
+    s.st = St::kHold;
+    s.wake_at = std::min(Clock::now() + options_.hold, run_.hard_deadline());
+    return;  // the receive stays armed: a server that closes or talks is noticed
+  }
+  if (!s.message) {
+    s.message = std::make_unique<Message>(MessageSpec{options_.from, options_.recipients.front(), options_.helo,
+                                                      options_.size, s.index, shared_.run_id});
+  }
+  if (s.envelope.with_size != static_cast<int>(s.caps.size)) {
+    s.envelope.build(options_, s.message->content_size(), s.caps.size);
+  }
+  start_message(s);
+}
+
+void UringLoop::start_message(Sess& s) {
+  s.claim_held = false;
+  ++stats_.sent;
+  s.started = Clock::now();
+  s.payload = s.message->next();
+  s.refused = s.closing421 = false;
+  s.step = 0;
+  s.pipelined = options_.pipelining && s.caps.pipelining;
+  s.st = St::kEnvelope;
+  s.deadline = run_.reply_deadline();
+  send(s, s.pipelined ? std::string_view(s.envelope.all) : s.envelope.lines[0]);
+}
+
+void UringLoop::message_done(Sess& s, bool accepted) {
+  ++s.msgs_on_conn;
+  if (accepted) {
+    ++stats_.accepted;
+    stats_.latency_us.record(micros_since(s.started));
+  } else {
+    ++stats_.rejected;
+  }
+  if (s.closing421) return close(s, false);  // the server is closing: reconnect
+  if (!accepted) {
+    s.st = St::kRset;
+    return send(s, "RSET\r\n");
+  }
+  next_on_connection(s);
+}
+
+void UringLoop::next_on_connection(Sess& s) {
+  if (options_.per_conn != 0 && s.msgs_on_conn >= options_.per_conn) return quit(s);
+  start_next(s);
+}
+
+void UringLoop::quit(Sess& s) {
+  if (Clock::now() >= run_.hard_deadline()) return close(s, false);  // cut off: no QUIT
+  s.st = St::kQuit;
+  s.deadline = run_.reply_deadline();
+  send(s, "QUIT\r\n");
+}
+
+void UringLoop::note_error(const std::string& text) {
+  ++stats_.errors;
+  shared_.errors->add(text);
+}
+
+// fail - an error on this session's connection: counted (unless the run's end cut it
+// short), the connection closed; a failure before the session was set up backs off and
+// gives up after kMaxConsecutiveConnectFailures in a row.
+void UringLoop::fail(Sess& s, const std::string& what) {
+  const bool run_over = Clock::now() >= run_.hard_deadline() || run_.interrupted();
+  const bool counted_session = (options_.handshake_only || options_.idle) && !s.set_up;
+  if (!run_over || counted_session || s.st == St::kEnvelope || s.st == St::kData) {
+    note_error(run_over ? std::string(step_name(s.st)) + ": cut off by the run's hard cap" : what);
+  }
+  if (s.claim_held) {
+    run_.release();
+    s.claim_held = false;
+  }
+  bool back_off = false;
+  if (!s.set_up && !run_over) {
+    back_off = true;
+    if (++s.consecutive_failures >= kMaxConsecutiveConnectFailures) {
+      ++gave_up_;
+      s.gave_up = true;
+    }
+  }
+  close(s, back_off);
+}
+
+void UringLoop::close(Sess& s, bool back_off) {
+  s.back_off = back_off;
+  s.st = St::kClosing;
+  if (s.fd >= 0) ::shutdown(s.fd, SHUT_RDWR);  // wakes a receive or connect in flight
+  finish_close(s);
+}
+
+// finish_close - once nothing is in flight: close the socket, forget the connection, and
+// go on (reconnect, back off, or finish).
+void UringLoop::finish_close(Sess& s) {
+  if (s.connect_inflight || s.recv_inflight || s.send_inflight) return;
+  if (s.fd >= 0) ::close(s.fd);
+  s.fd = -1;
+  ++s.gen;
+  s.connected = s.set_up = false;
+  s.buf.reset();
+  s.in.clear();
+  s.queued.clear();
+  s.msgs_on_conn = 0;
+  const bool run_over = Clock::now() >= run_.hard_deadline() || run_.interrupted();
+  if (s.gave_up || run_over) {
+    s.st = St::kDone;
+    ++done_;
+    return;
+  }
+  if (s.back_off) {
+    s.st = St::kBackoff;
+    s.wake_at = Clock::now() + kConnectBackoff;
+    return;
+  }
+  s.st = St::kIdle;
+  start_next(s);
+}
+
+void UringLoop::on_tick() {
+  arm_tick();
+  const Deadline now = Clock::now();
+  const bool run_over = now >= run_.hard_deadline() || run_.interrupted();
+  for (auto& sp : sessions_) {
+    Sess& s = *sp;
+    switch (s.st) {
+      case St::kDone:
+      case St::kClosing:
+        break;
+      case St::kIdle:
+        break;
+      case St::kWaitSlot:
+        if (run_over || now >= s.wake_at) begin(s);
+        break;
+      case St::kBackoff:
+        if (run_over) {
+          s.st = St::kDone;
+          ++done_;
+        } else if (now >= s.wake_at) {
+          s.st = St::kIdle;
+          start_next(s);
+        }
+        break;
+      case St::kHold:
+        if (run_over || now >= s.wake_at) quit(s);
+        break;
+      default:  // waiting for the network
+        if (run_over) {
+          if (s.st == St::kQuit) close(s, false);
+          else fail(s, std::string(step_name(s.st)) + ": cut off by the run's hard cap");
+        } else if (now >= s.deadline) {
+          fail(s, std::string(step_name(s.st)) + ": timed out");
+        }
+        break;
+    }
+  }
+}
+
+}  // namespace correo::blast
