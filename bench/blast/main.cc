@@ -97,8 +97,38 @@ int run_uring(const Options& options, const EngineShared& shared, RunReport& rep
     engines.push_back(std::make_unique<UringLoop>(shared, first, count));
     first += count;
   }
+  std::atomic<unsigned> running{static_cast<unsigned>(engines.size())};
   std::vector<std::thread> threads;
-  for (auto& e : engines) threads.emplace_back([&e] { e->run(); });
+  for (auto& e : engines) {
+    threads.emplace_back([&e, &running] {
+      e->run();
+      running.fetch_sub(1);
+    });
+  }
+  // A live progress line on a terminal (stderr): messages/s over the last second, errors,
+  // messages in flight. Not on a pipe or file, where it would only clutter a log.
+  if (::isatty(STDERR_FILENO)) {
+    uint64_t last = 0;
+    auto last_at = Clock::now();
+    while (running.load() > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const auto now = Clock::now();
+      if (now - last_at < std::chrono::seconds(1) && running.load() > 0) continue;
+      uint64_t accepted = 0, errors = 0, in_flight = 0;
+      for (const auto& e : engines) {
+        accepted += e->progress().accepted.load(std::memory_order_relaxed);
+        errors += e->progress().errors.load(std::memory_order_relaxed);
+        in_flight += e->progress().in_flight.load(std::memory_order_relaxed);
+      }
+      const double rate = (accepted - last) / std::chrono::duration<double>(now - last_at).count();
+      std::fprintf(stderr, "\r%10.0f msgs/s  accepted %llu  errors %llu  in flight %llu   ", rate,
+                   static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(errors),
+                   static_cast<unsigned long long>(in_flight));
+      last = accepted;
+      last_at = now;
+    }
+    std::fputs("\n", stderr);
+  }
   for (auto& t : threads) t.join();
   int failure = 0;
   for (const auto& e : engines) {

@@ -44,6 +44,8 @@ constexpr const char* kUsage =
     "                      bytes_per_s count accepted messages, latency is MAIL to final 250\n"
     "  --help              this text\n"
     "\n"
+    "On a terminal, a progress line on stderr shows msgs/s, errors and messages in flight\n"
+    "every second (io_uring engine).\n"
     "The run always ends by itself: at --messages or --duration, at the latest after\n"
     "--duration plus --timeout, or after 10 minutes with --messages alone.\n"
     "Exit status: 0 if there were no errors, 1 if there were, 2 for bad arguments.\n";

@@ -482,8 +482,18 @@ void UringLoop::finish_close(Sess& s) {
   start_next(s);
 }
 
+void UringLoop::publish() {
+  progress_.accepted.store(stats_.accepted, std::memory_order_relaxed);
+  progress_.errors.store(stats_.errors, std::memory_order_relaxed);
+  // Errors include failed connects, which started no message: clamp at zero.
+  const int64_t open = static_cast<int64_t>(stats_.sent) - static_cast<int64_t>(stats_.accepted + stats_.rejected) -
+                       static_cast<int64_t>(stats_.errors);
+  progress_.in_flight.store(static_cast<uint64_t>(std::max<int64_t>(0, open)), std::memory_order_relaxed);
+}
+
 void UringLoop::on_tick() {
   arm_tick();
+  publish();
   const Deadline now = Clock::now();
   const bool run_over = now >= run_.hard_deadline() || run_.interrupted();
   for (auto& sp : sessions_) {

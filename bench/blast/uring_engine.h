@@ -18,6 +18,7 @@
 
 #include <linux/time_types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +48,13 @@ class UringLoop {
   const SessionStats& stats() const { return stats_; }
   uint32_t gave_up() const { return gave_up_; }
   const std::string& error() const { return error_; }
+  // Progress - read by main's progress line while the loop runs (single writer: relaxed).
+  struct Progress {
+    std::atomic<uint64_t> accepted{0};
+    std::atomic<uint64_t> errors{0};
+    std::atomic<uint64_t> in_flight{0};  // messages started and not yet answered
+  };
+  const Progress& progress() const { return progress_; }
 
   UringLoop(const UringLoop&) = delete;
   UringLoop& operator=(const UringLoop&) = delete;
@@ -87,6 +95,8 @@ class UringLoop {
   uint32_t done_ = 0;
   uint32_t gave_up_ = 0;
   SessionStats stats_;
+  Progress progress_;
+  void publish();  // copy the counters into progress_ (on every tick)
   std::string error_;
 };
 
