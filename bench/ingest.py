@@ -10,15 +10,20 @@ Reported per point: msgs/s (median of reps), correod CPU seconds per 1000 messag
 from correod's own stats line (printed at SIGTERM): spool batch sizes (messages per fsync),
 WAL fsync latency, and end-of-DATA -> 250 latency p50/p99 (server-side histogram).
 
+With --tools bundled, correo-blast and correo-sink replace smtp-source and smtp-sink
+(the reuse workload is then 20 pipelined messages per connection). correo-blast sends faster
+than smtp-source, so the ceiling is the generator -> sink rate the bundled tools reach.
+
 With --baseline-build DIR, a correod from another build (an older commit) runs too,
 interleaved with the other two, and the table gains its rate and CPU and the ratio
 correod / baseline: an A/B of a change's cost on the same machine in the same minutes.
 
 usage: bench/ingest.py [--build build] [--baseline-build DIR] [--reps 3] [--seconds 10]
-                       [--sessions 100] [--size 1024]
+                       [--sessions 100] [--size 1024] [--tools postfix|bundled]
 Loopback only; every run is bounded by its message count and a timeout.
 """
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -33,10 +38,13 @@ SINK = "/usr/sbin/smtp-sink"
 
 
 class Sink:
-    def __init__(self):
+    def __init__(self, args):
         self.port = free_port()
-        self.proc = subprocess.Popen([SINK, "-u", "nobody", f"127.0.0.1:{self.port}", "1024"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if args.tools == "bundled":
+            cmd = [os.path.join(args.build, "bench", "correo-sink"), "--listen", f"127.0.0.1:{self.port}"]
+        else:
+            cmd = [SINK, "-u", "nobody", f"127.0.0.1:{self.port}", "1024"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
 
     def stop(self):
@@ -46,6 +54,8 @@ class Sink:
 
 
 def blast(port, messages, args, reuse):
+    if args.tools == "bundled":
+        return correo_blast(port, messages, args, reuse)
     cmd = [SOURCE, "-s", str(args.sessions), "-m", str(messages), "-l", str(args.size),
            "-f", "bench@source.test", "-t", "user@example.test"]
     if reuse:
@@ -56,9 +66,22 @@ def blast(port, messages, args, reuse):
     return time.monotonic() - start
 
 
+def correo_blast(port, messages, args, reuse):
+    cmd = [os.path.join(args.build, "bench", "correo-blast"), f"127.0.0.1:{port}", "--sessions", str(args.sessions),
+           "--messages", str(messages), "--size", str(args.size), "--json"]
+    cmd += ["--per-conn", "20", "--pipelining"] if reuse else ["--per-conn", "1"]
+    start = time.monotonic()
+    out = subprocess.run(cmd, check=True, timeout=600, capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    report = json.loads(out.stdout)
+    if report.get("accepted") != messages:
+        raise RuntimeError(f"correo-blast: {report.get('accepted')} of {messages} accepted: {out.stdout}")
+    return elapsed
+
+
 def run_point(kind, args, messages, reuse):
     if kind == "sink":
-        server = Sink()
+        server = Sink(args)
     else:
         server = IngestCorreod(args.build if kind == "correod" else args.baseline_build)
     cpu0 = cpu_seconds(server.proc.pid)
@@ -82,13 +105,19 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--sessions", type=int, default=100)
     ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--tools", choices=("postfix", "bundled"), default="postfix",
+                    help="load generator and sink: smtp-source/smtp-sink or correo-blast/correo-sink")
     args = ap.parse_args()
+    generator, sink_name = ("correo-blast", "correo-sink") if args.tools == "bundled" else ("smtp-source", "smtp-sink")
 
     kinds = ("sink", "correod", "baseline") if args.baseline_build else ("sink", "correod")
     rows = []
     baseline_rows = []
     for reuse in (False, True):
-        label = "20+ msgs per connection (-d)" if reuse else "1 msg per connection"
+        if args.tools == "bundled":
+            label = "20 msgs per connection, pipelined" if reuse else "1 msg per connection"
+        else:
+            label = "20+ msgs per connection (-d)" if reuse else "1 msg per connection"
         # Calibrate each target so every counted run lasts >= args.seconds.
         counts = {}
         for kind in kinds:
@@ -116,10 +145,10 @@ def main():
                      st.get("fsync_us_p50", "?"), st.get("fsync_us_p99", "?"),
                      st.get("commit_us_p50", "?"), st.get("commit_us_p99", "?"), st.get("commit_us_p999", "?")))
 
-    print(f"smtp-source, {args.size} B messages, {args.sessions} sessions, >= {args.seconds:.0f} s per run, "
+    print(f"{generator}, {args.size} B messages, {args.sessions} sessions, >= {args.seconds:.0f} s per run, "
           f"median of {args.reps}; correod durable (WAL fsync per batch); {os.cpu_count()} CPUs, "
           f"kernel {os.uname().release}\n")
-    print("| workload | ceiling: smtp-sink msgs/s | correod msgs/s | correod / ceiling | correod CPU s per 1000 msgs "
+    print(f"| workload | ceiling: {sink_name} msgs/s | correod msgs/s | correod / ceiling | correod CPU s per 1000 msgs "
           "| msgs per fsync mean / p99 / max | WAL fsync µs p50 / p99 | end-of-DATA→250 µs p50 / p99 / p99.9 |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:

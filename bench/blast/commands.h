@@ -15,13 +15,19 @@ namespace correo::blast {
 struct EnvelopeCommands {
   std::string all;
   std::vector<std::string_view> lines;
-  int with_size = -1;  // which variant is built (-1: none yet)
 
   EnvelopeCommands() = default;
   EnvelopeCommands(const EnvelopeCommands&) = delete;
   EnvelopeCommands& operator=(const EnvelopeCommands&) = delete;
-  // build - with_size: MAIL FROM declares SIZE=content_size (RFC 1870).
-  void build(const Options& options, size_t content_size, bool with_size);
+  // prepare - the lines for a message of content_size bytes; with_size: MAIL FROM declares
+  // SIZE=content_size (RFC 1870). Rebuilds only when what MAIL FROM says changes, reusing
+  // the buffers: with one message size, once per session.
+  void prepare(const Options& options, size_t content_size, bool with_size);
+
+ private:
+  int with_size_ = -1;     // which variant is built (-1: none yet)
+  size_t declared_ = 0;    // the SIZE= value built, with_size_ == 1
+  std::vector<size_t> ends_;
 };
 
 // warn_once_no_pipelining - one line on stderr for the whole run, not one per session.

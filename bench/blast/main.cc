@@ -180,9 +180,12 @@ int run(int argc, char** argv) {
     start_failure = run_threads(options, shared, report);
   }
   report.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-  report.message_size = options.handshake_only ? 0 : Message(MessageSpec{options.from, options.recipients.front(),
-                                                                          options.helo, options.size, 0, 0})
-                                                          .content_size();
+  if (options.size.fixed()) {
+    const Message sample(MessageSpec{options.from, options.recipients.front(), options.helo, options.size.max(), 0, 0});
+    report.message_sizes = std::to_string(sample.content_size()) + "-byte messages";
+  } else {
+    report.message_sizes = "messages of " + options.size.describe();
+  }
   if (options.json) print_json(report);
   else print_summary(options, report);
   print_problems(errors, rejections, report);

@@ -1,7 +1,9 @@
 // message.cc - building the reusable message payload (see message.h).
 #include "bench/blast/message.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace correo::blast {
@@ -10,6 +12,7 @@ namespace {
 
 constexpr size_t kSequenceDigits = 12;  // hex: 2^48 messages per session before wrapping
 constexpr size_t kBodyLineChars = 76;   // + CRLF = 78, the classic line length
+constexpr size_t kLineBytes = kBodyLineChars + 2;
 constexpr char kHexDigits[] = "0123456789abcdef";
 
 void write_hex(char* out, uint64_t value, size_t digits) {
@@ -40,21 +43,8 @@ void append_body_line(std::string& out, size_t line_number, size_t chars) {
 
 }  // namespace
 
-std::string dot_stuff(std::string_view content) {
-  std::string out;
-  out.reserve(content.size() + content.size() / 64 + 8);
-  bool line_start = true;
-  for (char c : content) {
-    if (line_start && c == '.') out += '.';
-    out += c;
-    line_start = c == '\n';
-  }
-  return out;
-}
-
 Message::Message(const MessageSpec& spec) {
-  std::string content;
-  content.reserve(spec.size + 512);
+  std::string& content = wire_;
   content += "From: <" + spec.from + ">\r\n";
   content += "To: <" + spec.to + ">\r\n";
   content += "Subject: correo-blast load test\r\n";
@@ -63,38 +53,50 @@ Message::Message(const MessageSpec& spec) {
   std::snprintf(id_prefix, sizeof id_prefix, "Message-ID: <%016llx.%04x.", static_cast<unsigned long long>(spec.run_id),
                 spec.session);
   content += id_prefix;
-  const size_t sequence_offset = content.size();
+  sequence_offset_ = content.size();
   content.append(kSequenceDigits, '0');
   content += "@" + spec.id_domain + ">\r\n";
   content += "\r\n";
+  headers_size_ = content.size();
+  max_size_ = std::max(spec.size, headers_size_);
 
-  // Pad with whole lines, then one shorter line, to land exactly on spec.size.
-  if (spec.size > content.size()) {
-    size_t left = spec.size - content.size();
-    const size_t line_bytes = kBodyLineChars + 2;
-    size_t full_lines = left / line_bytes;
-    size_t remainder = left % line_bytes;
-    size_t line_number = 0;
-    if (remainder == 1 && full_lines > 0) {  // a 1-byte line cannot exist: lengthen one line
-      append_body_line(content, line_number++, kBodyLineChars + 1);
-      --full_lines;
-      remainder = 0;
-    }
-    for (; full_lines > 0; --full_lines) append_body_line(content, line_number++, kBodyLineChars);
-    if (remainder >= 2) append_body_line(content, line_number++, remainder - 2);
-  }
-  content_size_ = content.size();
-
-  // The headers before the ID contain no line starting with '.', so stuffing leaves the
-  // ID's offset where it was.
-  wire_ = dot_stuff(content);
-  wire_ += ".\r\n";
-  sequence_offset_ = sequence_offset;
+  // Whole lines past the largest size: next() ends a message inside the line that holds
+  // its last byte, and may write up to five bytes beyond it.
+  const size_t body_lines = (max_size_ - headers_size_) / kLineBytes + 2;
+  content.reserve(headers_size_ + body_lines * kLineBytes);
+  for (size_t i = 0; i < body_lines; ++i) append_body_line(content, i, kBodyLineChars);
 }
 
-std::string_view Message::next() {
+size_t Message::content_size(size_t size) const {
+  size = std::clamp(size, headers_size_, max_size_);
+  return size == headers_size_ + 1 ? headers_size_ : size;
+}
+
+std::string_view Message::next(size_t size) {
+  std::memcpy(wire_.data() + patch_at_, saved_, patch_len_);  // undo the last message's end
   write_hex(wire_.data() + sequence_offset_, ++sequence_, kSequenceDigits);
-  return wire_;
+
+  // The content ends at `end`; its last line's CRLF sits just before it. That line starts
+  // where a body line starts and keeps `column` of its characters: up to 76 of them by
+  // truncating the line, 77 by writing one more character over the original CR.
+  const size_t end = content_size(size);
+  size_t patch_at = end;  // headers only: the empty line is the last line already
+  if (end > headers_size_) {
+    const size_t last_crlf = end - 2;
+    const size_t line_start = headers_size_ + (last_crlf - headers_size_) / kLineBytes * kLineBytes;
+    patch_at = std::min(last_crlf, line_start + kBodyLineChars);
+  }
+  patch_at_ = patch_at;
+  patch_len_ = end + 3 - patch_at;
+  std::memcpy(saved_, wire_.data() + patch_at, patch_len_);
+  char* out = wire_.data() + patch_at;
+  if (patch_at + 2 < end) *out++ = 'x';  // the 77th character of a long last line
+  if (patch_at < end) {
+    *out++ = '\r';
+    *out++ = '\n';
+  }
+  std::memcpy(out, ".\r\n", 3);
+  return std::string_view(wire_.data(), end + 3);
 }
 
 }  // namespace correo::blast

@@ -11,14 +11,16 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: correo-blast HOST:PORT [options]\n"
-    "SMTP load generator: concurrent sessions (one thread each) send messages to HOST:PORT,\n"
+    "SMTP load generator: concurrent sessions send messages to HOST:PORT,\n"
     "an IPv4 literal or a bracketed IPv6 literal ([::1]:2525).\n"
     "\n"
     "  --sessions N        concurrent sessions (default 10)\n"
     "  --messages N        messages in total (default 1000; unbounded with only --duration)\n"
     "  --duration D        start no message after D (250ms, 30s, 5m); with --messages too,\n"
     "                      whichever ends first\n"
-    "  --size BYTES        message size including headers (default 1024)\n"
+    "  --size SIZES        message size including headers (default 1024): BYTES, or\n"
+    "                      MIN-MAX drawn log-uniformly, or a mix SIZE:WEIGHT,... (2k:70,\n"
+    "                      20k:25,500k:5); k and m are KiB and MiB\n"
     "  --rcpts N           recipients per message (default 1; N > 1: sink1@.. sinkN@.. from --to)\n"
     "  --per-conn N        messages per connection before QUIT, 0 = unlimited (default 1)\n"
     "  --pipelining        MAIL, RCPTs and DATA in one write if the server offers PIPELINING\n"
@@ -52,7 +54,7 @@ constexpr const char* kUsage =
 
 constexpr unsigned kMaxSessions = 100000;        // io_uring engine (bounded by RLIMIT_NOFILE too)
 constexpr unsigned kMaxThreadSessions = 5000;    // thread-per-session engine
-constexpr uint64_t kMaxSize = 64ull << 20;  // each session thread holds its own copy
+constexpr size_t kMaxSize = 64ull << 20;  // each session holds a message of the largest size
 constexpr unsigned kMaxRcpts = 10000;
 
 Error flag_error(std::string_view flag, const std::string& problem) {
@@ -166,7 +168,14 @@ Result<Parsed> parse_options(int argc, char** argv) {
       status = count_into(n, 1, UINT64_C(1) << 62);
       o.messages = n;
     } else if (flag == "--duration") status = duration_into(o.duration);
-    else if (flag == "--size") status = count_into(o.size, 1, kMaxSize);
+    else if (flag == "--size") {
+      status = with_value([&](std::string_view v) -> Status {
+        Result<SizeDistribution> d = SizeDistribution::parse(v, kMaxSize);
+        if (!d) return d.error();
+        o.size = std::move(*d);
+        return Ok{};
+      });
+    }
     else if (flag == "--rcpts") status = count_into(o.rcpts, 1, kMaxRcpts);
     else if (flag == "--per-conn") status = count_into(o.per_conn, 0, UINT64_C(1) << 62);
     else if (flag == "--pipelining") status = bool_flag(o.pipelining);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/blast/size_dist.h"
 #include "bench/blast/target.h"
 #include "relay/common/result.h"
 
@@ -20,7 +21,7 @@ struct Options {
   unsigned sessions = 10;
   std::optional<uint64_t> messages;                // unset with only --duration: unbounded count
   std::optional<std::chrono::milliseconds> duration;
-  size_t size = 1024;
+  SizeDistribution size{1024};                     // --size: fixed, a range or a mix
   unsigned rcpts = 1;
   uint64_t per_conn = 1;                           // 0 = unlimited
   bool pipelining = false;

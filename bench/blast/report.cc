@@ -30,11 +30,10 @@ void print_json(const RunReport& report) {
       "{\"sent\": %" PRIu64 ", \"accepted\": %" PRIu64 ", \"rejected\": %" PRIu64 ", \"errors\": %" PRIu64
       ", \"elapsed_s\": %.3f, \"msgs_per_s\": %.1f, \"bytes_per_s\": %.0f, "
       "\"latency_ms\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f}, "
-      "\"connections\": %" PRIu64 ", \"tls_resumed\": %" PRIu64 "}\n",
+      "\"connections\": %" PRIu64 ", \"tls_resumed\": %" PRIu64 ", \"bytes\": %" PRIu64 "}\n",
       t.sent, t.accepted, t.rejected, t.errors, report.elapsed_s, per_second(accepted, report.elapsed_s),
-      per_second(accepted * static_cast<double>(report.message_size), report.elapsed_s), quantile_ms(report, 0.5),
-      quantile_ms(report, 0.9), quantile_ms(report, 0.99), quantile_ms(report, 0.999), t.connections,
-      t.tls_resumed);
+      per_second(static_cast<double>(t.bytes), report.elapsed_s), quantile_ms(report, 0.5), quantile_ms(report, 0.9),
+      quantile_ms(report, 0.99), quantile_ms(report, 0.999), t.connections, t.tls_resumed, t.bytes);
 }
 
 void print_summary(const Options& options, const RunReport& report) {
@@ -43,8 +42,7 @@ void print_summary(const Options& options, const RunReport& report) {
   std::printf("correo-blast %s:%u: %u sessions, %s%s%s\n", options.target.host.c_str(), options.target.port,
               options.sessions,
               options.handshake_only ? "handshakes only"
-                                     : (std::to_string(report.message_size) + "-byte messages, " +
-                                        std::to_string(options.rcpts) + " rcpt").c_str(),
+                                     : (report.message_sizes + ", " + std::to_string(options.rcpts) + " rcpt").c_str(),
               options.pipelining ? ", pipelining" : "",
               options.implicit_tls ? ", implicit TLS" : options.starttls ? ", STARTTLS" : "");
   std::printf("  sent %" PRIu64 "  accepted %" PRIu64 "  rejected %" PRIu64 "  errors %" PRIu64
@@ -54,8 +52,10 @@ void print_summary(const Options& options, const RunReport& report) {
   if (options.handshake_only) {
     std::printf("\n  %.3f s  %.1f sessions/s\n", report.elapsed_s, per_second(accepted, report.elapsed_s));
   } else {
-    std::printf("\n  %.3f s  %.1f msgs/s  %.2f MB/s\n", report.elapsed_s, per_second(accepted, report.elapsed_s),
-                per_second(accepted * static_cast<double>(report.message_size), report.elapsed_s) / 1e6);
+    std::printf("\n  %.3f s  %.1f msgs/s  %.2f MB/s", report.elapsed_s, per_second(accepted, report.elapsed_s),
+                per_second(static_cast<double>(t.bytes), report.elapsed_s) / 1e6);
+    if (!options.size.fixed() && t.accepted > 0) std::printf("  mean size %" PRIu64 " bytes", t.bytes / t.accepted);
+    std::printf("\n");
   }
   std::printf("  latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", quantile_ms(report, 0.5),
               quantile_ms(report, 0.9), quantile_ms(report, 0.99), quantile_ms(report, 0.999),

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "bench/blast/options.h"
 #include "bench/blast/stats.h"
@@ -12,13 +13,14 @@ namespace correo::blast {
 struct RunReport {
   SessionStats totals;
   double elapsed_s = 0;       // start to the last session thread joined
-  size_t message_size = 0;    // bytes of one message as sent (headers + body)
+  std::string message_sizes;  // "1024-byte messages", "messages of 1024-1048576 bytes log-uniform"
   unsigned sessions_gave_up = 0;
 };
 
 // print_json - {"sent", "accepted", "rejected", "errors", "elapsed_s", "msgs_per_s",
 // "bytes_per_s", "latency_ms": {"p50", "p90", "p99", "p999"}, then additions:
-// "connections", "tls_resumed"}. Rates count accepted messages.
+// "connections", "tls_resumed", "bytes"}. Rates and bytes count accepted messages (headers
+// + body as sent, whatever sizes --size drew).
 void print_json(const RunReport& report);
 void print_summary(const Options& options, const RunReport& report);
 void print_problems(const TextTally& errors, const TextTally& rejections, const RunReport& report);

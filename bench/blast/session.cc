@@ -22,8 +22,9 @@ Session::Session(const SessionShared& shared, uint32_t index)
     : shared_(shared),
       options_(*shared.options),
       run_(*shared.run),
-      message_(MessageSpec{options_.from, options_.recipients.front(), options_.helo, options_.size, index,
+      message_(MessageSpec{options_.from, options_.recipients.front(), options_.helo, options_.size.max(), index,
                            shared.run_id}),
+      size_random_(shared.run_id ^ (uint64_t{index} << 32)),
       ehlo_line_("EHLO " + options_.helo + "\r\n"),
       auth_line_(auth_plain_line(options_)) {}
 
@@ -131,7 +132,6 @@ Status Session::open_connection() {
     if (Status ok = command(auth_line_, 235, "AUTH"); !ok) return ok;
   }
   if (options_.pipelining && !caps_.pipelining) warn_once_no_pipelining();
-  if (envelope_.with_size != static_cast<int>(caps_.size)) envelope_.build(options_, message_.content_size(), caps_.size);
   return Ok{};
 }
 
@@ -181,7 +181,9 @@ void Session::close_connection(bool graceful) {
 }
 
 Session::Outcome Session::send_message() {
-  const std::string_view payload = message_.next();
+  const size_t size = message_.content_size(options_.size.sample(next_random(size_random_)));
+  envelope_.prepare(options_, size, caps_.size);
+  const std::string_view payload = message_.next(size);
   const Clock::time_point started = Clock::now();
   ++stats_.sent;
   bool refused = false;  // some step got 4xx/5xx: the message is rejected
@@ -218,6 +220,7 @@ Session::Outcome Session::send_message() {
   if (Status ok = check_reply("end of data", 250, &refused, &closing); !ok) return fail("end of data", ok.error());
   if (refused) return rejected(closing);
   ++stats_.accepted;
+  stats_.bytes += size;
   stats_.latency_us.record(
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count()));
   return Outcome::kAccepted;

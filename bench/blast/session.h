@@ -83,6 +83,7 @@ class Session {
   std::vector<std::string> ehlo_lines_;
   Capabilities caps_;
   Message message_;
+  uint64_t size_random_;                  // this session's draws from --size
   SSL_SESSION* tls_session_ = nullptr;  // the last connection's, for --tls-resume
 
   // Built once: the command lines sent for every connection and every message.

@@ -20,6 +20,7 @@ namespace correo::blast {
 struct SessionStats {
   uint64_t sent = 0;            // messages attempted (MAIL written), or handshake sessions
   uint64_t accepted = 0;        // 2xx after the data (or 221 after QUIT with --handshake-only)
+  uint64_t bytes = 0;           // headers + body of the accepted messages
   uint64_t rejected = 0;        // 4xx/5xx to MAIL, RCPT, DATA or the data
   uint64_t errors = 0;          // failed connects, timeouts, TLS failures, protocol violations
   uint64_t connections = 0;     // TCP connections established
@@ -29,6 +30,7 @@ struct SessionStats {
   void merge(const SessionStats& other) {
     sent += other.sent;
     accepted += other.accepted;
+    bytes += other.bytes;
     rejected += other.rejected;
     errors += other.errors;
     connections += other.connections;

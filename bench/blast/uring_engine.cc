@@ -88,6 +88,8 @@ struct UringLoop::Sess {
   Capabilities caps;
   std::unique_ptr<Message> message;  // made on the first transaction
   std::string_view payload;
+  size_t payload_size = 0;           // headers + body of the message in flight
+  uint64_t size_random = 0;          // this session's draws from --size
   EnvelopeCommands envelope;
 };
 
@@ -101,6 +103,7 @@ UringLoop::UringLoop(const EngineShared& shared, uint32_t first, uint32_t count)
     auto s = std::make_unique<Sess>();
     s->index = first + i;
     s->slot = i;
+    s->size_random = shared.run_id ^ (uint64_t{s->index} << 32);
     sessions_.push_back(std::move(s));
   }
   const auto tick = options_.rate > 0 ? std::chrono::milliseconds(1) : std::chrono::milliseconds(10);
@@ -370,10 +373,7 @@ void UringLoop::after_setup(Sess& s) {
   }
   if (!s.message) {
     s.message = std::make_unique<Message>(MessageSpec{options_.from, options_.recipients.front(), options_.helo,
-                                                      options_.size, s.index, shared_.run_id});
-  }
-  if (s.envelope.with_size != static_cast<int>(s.caps.size)) {
-    s.envelope.build(options_, s.message->content_size(), s.caps.size);
+                                                      options_.size.max(), s.index, shared_.run_id});
   }
   start_message(s);
 }
@@ -382,7 +382,9 @@ void UringLoop::start_message(Sess& s) {
   s.claim_held = false;
   ++stats_.sent;
   s.started = Clock::now();
-  s.payload = s.message->next();
+  s.payload_size = s.message->content_size(options_.size.sample(next_random(s.size_random)));
+  s.envelope.prepare(options_, s.payload_size, s.caps.size);
+  s.payload = s.message->next(s.payload_size);
   s.refused = s.closing421 = false;
   s.step = 0;
   s.pipelined = options_.pipelining && s.caps.pipelining;
@@ -395,6 +397,7 @@ void UringLoop::message_done(Sess& s, bool accepted) {
   ++s.msgs_on_conn;
   if (accepted) {
     ++stats_.accepted;
+    stats_.bytes += s.payload_size;
     stats_.latency_us.record(micros_since(s.started));
   } else {
     ++stats_.rejected;

@@ -3,6 +3,8 @@
   engine      the io_uring engine (the default for plaintext): N messages over M sessions all
               accepted and counted where they landed (correod's queue, correo-sink's stats);
               pipelining with connections reused; rejections counted by reason; handshakes
+  sizes       --size as a range or a mix: the bytes correo-blast counts are the bytes the
+              sink stored, and each MAIL FROM declares its own message's SIZE
   idle        --idle holds every session open and silent for --hold, then QUITs
   rate        --rate R over a short --duration achieves about R
   limits      a server that is not there: errors, exit 1, and the run still ends by itself;
@@ -63,6 +65,49 @@ class EngineTest(unittest.TestCase):
         rc, r, err = blast(s.port, "--sessions", 8, "--messages", 80, "--handshake-only")
         self.assertEqual(rc, 0, err)
         self.assertEqual((r["sent"], r["accepted"], r["connections"]), (80, 80, 80))
+
+
+class SizesTest(unittest.TestCase):
+    def test_a_mix_lands_byte_for_byte(self):
+        s = CorreoSink(self).start()
+        sent_bytes = 0
+        for engine in ("uring", "threads"):
+            rc, r, err = blast(s.port, "--engine", engine, "--sessions", 6, "--messages", 300, "--per-conn", 10,
+                               "--pipelining", "--size", "1k:3,30k:1")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(r["accepted"], 300, engine)
+            # Both sizes drawn: the total lies strictly between all-small and all-large.
+            self.assertGreater(r["bytes"], 300 * 1024 + 20 * 29 * 1024, r)
+            self.assertLess(r["bytes"], 300 * 30 * 1024 - 20 * 29 * 1024, r)
+            sent_bytes += r["bytes"]
+        self.assertEqual(s.stop(), 0)
+        st = s.stats()
+        self.assertEqual((st["messages"], st["bytes"]), (600, sent_bytes))
+
+    def test_a_range_counts_what_the_sink_stored(self):
+        s = CorreoSink(self).start()
+        rc, r, err = blast(s.port, "--sessions", 4, "--messages", 200, "--size", "500-200k")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(r["accepted"], 200)
+        self.assertEqual(s.stop(), 0)
+        self.assertEqual(s.stats()["bytes"], r["bytes"])
+        # Log-uniform over 500 B .. 200 KiB has a mean of about 33 KiB; 200 draws land well
+        # inside 10..80 KiB (a fixed size would be exactly 1 KiB or 200 KiB).
+        self.assertGreater(r["bytes"] / 200, 10 * 1024, r)
+        self.assertLess(r["bytes"] / 200, 80 * 1024, r)
+
+    def test_each_mail_from_declares_its_size(self):
+        # correod refuses at MAIL FROM a SIZE= above its limit (RFC 1870: 552), so with a
+        # limit between the two sizes exactly the large messages are rejected there.
+        d = Correod(self, limits={"message_size": 20 * 1024}).start()
+        rc, r, err = blast(d.port, "--sessions", 4, "--messages", 120, "--size", "2k:1,40k:1")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(r["accepted"] + r["rejected"], 120)
+        self.assertGreater(r["rejected"], 20, r)
+        self.assertGreater(r["accepted"], 20, r)
+        self.assertEqual(r["bytes"], r["accepted"] * 2048)
+        self.assertIn("MAIL: 552", err)
+        self.assertEqual(d.count(), r["accepted"])
 
 
 class IdleTest(unittest.TestCase):
