@@ -149,7 +149,7 @@ def main():
           f"median of {args.reps}; correod durable (WAL fsync per batch); {os.cpu_count()} CPUs, "
           f"kernel {os.uname().release}\n")
     print(f"| workload | ceiling: {sink_name} msgs/s | correod msgs/s | correod / ceiling | correod CPU s per 1000 msgs "
-          "| msgs per fsync mean / p99 / max | WAL fsync µs p50 / p99 | end-of-DATA→250 µs p50 / p99 / p99.9 |")
+          "| msgs per fsync mean / p99 / max | WAL write + fsync µs p50 / p99 | end-of-DATA→250 µs p50 / p99 / p99.9 |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}× | {r[4]:.3f} | {r[5]} / {r[6]} / {r[7]} "
