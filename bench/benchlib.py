@@ -1,5 +1,6 @@
 """benchlib.py - helpers the bench scripts share: loopback ports, waiting for a listener, CPU time."""
 import os
+import random
 import re
 import shutil
 import signal
@@ -10,12 +11,24 @@ import time
 
 
 def free_port(address="127.0.0.1"):
-    """A port nobody listens on right now (bind to 0 and read it back)."""
-    s = socket.socket()
-    s.bind((address, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port nobody listens on right now, below the kernel's ephemeral range: a port from
+    bind(0) may next become the local port of one of the load generator's connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = int(f.read().split()[0]) - 1
+    except (OSError, ValueError, IndexError):
+        high = 32767
+    for _ in range(500):
+        port = random.randint(20000, max(21000, high))
+        s = socket.socket()
+        try:
+            s.bind((address, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_port(port, timeout=20, address="127.0.0.1"):

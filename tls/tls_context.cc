@@ -106,4 +106,15 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::client(bool verify) {
   return std::shared_ptr<const TlsContext>(std::move(ctx));
 }
 
+Result<std::shared_ptr<const TlsContext>> TlsContext::load_generator_client() {
+  ERR_clear_error();
+  SSL_CTX* raw = SSL_CTX_new(TLS_client_method());
+  if (!raw) return Error{"cannot create TLS context: " + openssl_error()};
+  std::shared_ptr<TlsContext> ctx(new TlsContext(raw));
+  apply_common(raw);
+  SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
+  ctx->description_ = "client, load generator (no checks)";
+  return std::shared_ptr<const TlsContext>(std::move(ctx));
+}
+
 }  // namespace correo

@@ -26,6 +26,10 @@ class TlsContext {
   // client - for outbound STARTTLS. verify = check the chain against the system's trust
   // store (the host name is checked per connection, TlsStream::client).
   static Result<std::shared_ptr<const TlsContext>> client(bool verify);
+  // load_generator_client - no trust store and no checks at all: correo-blast measures a
+  // server on loopback. (Loading the store makes every handshake look the issuer up in
+  // /etc/ssl/certs even when the result is ignored: measurable in a handshake benchmark.)
+  static Result<std::shared_ptr<const TlsContext>> load_generator_client();
 
   ~TlsContext();
   SSL_CTX* raw() const { return ctx_; }

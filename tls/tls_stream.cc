@@ -153,6 +153,12 @@ void TlsStream::close_notify() {
   ERR_clear_error();
 }
 
+void TlsStream::offer_session(SSL_SESSION* session) {
+  if (session != nullptr && state_ == State::kHandshaking) SSL_set_session(ssl_, session);
+}
+
+SSL_SESSION* TlsStream::take_session() const { return SSL_get1_session(ssl_); }
+
 TlsInfo TlsStream::info() const {
   TlsInfo info;
   info.version = SSL_get_version(ssl_);

@@ -48,6 +48,11 @@ class TlsStream {
   bool take_ciphertext(std::string& out);
   // close_notify - queue our close alert (sent with the next take_ciphertext).
   void close_notify();
+  // Client session resumption (correo-blast --tls-resume): offer a session from an earlier
+  // connection before the handshake; take this connection's (a new reference, or null)
+  // once it ends, when TLS 1.3 tickets have arrived.
+  void offer_session(SSL_SESSION* session);
+  SSL_SESSION* take_session() const;
 
   bool open() const { return state_ == State::kOpen; }
   State state() const { return state_; }

@@ -1,10 +1,10 @@
 // main.cc - correo-blast: an SMTP load generator for correo (and any SMTP server).
 //
-// Plaintext runs go to the io_uring engine: --threads event loops, each driving its share of
-// the sessions as state machines (uring_engine.h), so one process holds 10,000 sessions and
-// out-runs the server it measures. TLS runs keep one blocking thread per session
-// (session.h): simple, and a TLS handshake costs more than the thread. Either way main
-// waits for the engine and reports what it counted.
+// Runs go to the io_uring engine: --threads event loops, each driving its share of the
+// sessions as state machines, TLS included (uring_engine.h), so one process holds 10,000
+// sessions and out-runs the server it measures. --engine threads keeps one blocking thread
+// per session (session.h), the simple reference the engine's counts are checked against.
+// Either way main waits for the engine and reports what it counted.
 // The run always ends by itself (see Options::hard_cap); SIGINT/SIGTERM end it early and
 // still print the report. Exit status: 0 without errors, 1 with any, 2 for bad arguments.
 #include <pthread.h>
@@ -155,8 +155,21 @@ int run(int argc, char** argv) {
   const Options& options = parsed->options;
   install_signal_handlers();
 
+  // TLS contexts are made before the clock starts: loading the trust store takes time.
+  std::shared_ptr<const TlsContext> uring_tls;
+  if (options.tls() && options.engine == Options::Engine::kUring) {
+    Result<std::shared_ptr<const TlsContext>> made = TlsContext::load_generator_client();
+    if (!made) {
+      std::fprintf(stderr, "correo-blast: TLS context: %s\n", made.error().message.c_str());
+      return 1;
+    }
+    uring_tls = std::move(*made);
+    // --tls-resume keeps each session's last SSL_SESSION itself (TlsStream::take_session),
+    // as the threaded engine does; OpenSSL's own client cache stays out of it.
+    SSL_CTX_set_session_cache_mode(uring_tls->raw(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  }
   std::unique_ptr<TlsClientContext> tls;
-  if (options.tls()) {
+  if (options.tls() && options.engine == Options::Engine::kThreads) {
     Result<std::unique_ptr<TlsClientContext>> created = TlsClientContext::create();
     if (!created) {
       std::fprintf(stderr, "correo-blast: %s\n", created.error().message.c_str());
@@ -175,7 +188,8 @@ int run(int argc, char** argv) {
   RunReport report;
   int start_failure = 0;
   if (options.engine == Options::Engine::kUring) {
-    start_failure = run_uring(options, EngineShared{&options, &run_control, &errors, &rejections, shared.run_id}, report);
+    start_failure = run_uring(options, EngineShared{&options, &run_control, &errors, &rejections, shared.run_id,
+                                                   std::move(uring_tls)}, report);
   } else {
     start_failure = run_threads(options, shared, report);
   }

@@ -40,8 +40,8 @@ constexpr const char* kUsage =
     "                      for --hold, then QUITs (connection scale); counts held sessions\n"
     "  --hold D            how long --idle holds (default 5s)\n"
     "  --threads N         io_uring event loops (default: one per CPU)\n"
-    "  --engine E          uring (default: sessions as state machines on io_uring loops) or\n"
-    "                      threads (one blocking thread per session); TLS runs use threads\n"
+    "  --engine E          uring (default: sessions as state machines on io_uring loops,\n"
+    "                      TLS included) or threads (one blocking thread per session)\n"
     "  --json              print one JSON object instead of the summary; msgs_per_s and\n"
     "                      bytes_per_s count accepted messages, latency is MAIL to final 250\n"
     "  --help              this text\n"
@@ -226,10 +226,9 @@ Result<Parsed> parse_options(int argc, char** argv) {
   if (o.tls_resume && !o.tls()) return Error{"--tls-resume: needs --starttls or --implicit-tls"};
   if (sni_given && !o.tls()) return Error{"--sni: needs --starttls or --implicit-tls"};
   if (o.idle && o.handshake_only) return Error{"--idle: cannot be combined with --handshake-only"};
-  if (o.idle && o.tls()) return Error{"--idle: plaintext only"};
-  if (o.tls()) o.engine = Options::Engine::kThreads;  // TLS runs on the threaded engine
+  if (o.idle && o.engine == Options::Engine::kThreads) return Error{"--idle: needs --engine uring"};
   if (o.engine == Options::Engine::kThreads && o.sessions > kMaxThreadSessions) {
-    return Error{"--sessions: at most " + std::to_string(kMaxThreadSessions) + " with one thread per session (TLS runs)"};
+    return Error{"--sessions: at most " + std::to_string(kMaxThreadSessions) + " with --engine threads"};
   }
   if (o.idle && !o.messages) o.messages = o.sessions;  // one held connection per session
   if (!o.messages && !o.duration) o.messages = 1000;

@@ -33,8 +33,9 @@ struct Options {
   // --hold before QUIT (connection-scale tests: correod's memory per idle session).
   bool idle = false;
   std::chrono::milliseconds hold{5000};
-  // The engine: io_uring loops (--threads, default one per CPU) for plaintext runs; the
-  // thread-per-session engine for TLS runs (STARTTLS, implicit TLS), or with --engine threads.
+  // The engine: io_uring loops (--threads, default one per CPU), plaintext and TLS alike;
+  // or one blocking thread per session with --engine threads (the reference it is checked
+  // against).
   enum class Engine : uint8_t { kUring, kThreads };
   Engine engine = Engine::kUring;
   unsigned threads = 0;

@@ -16,6 +16,7 @@
 #include "bench/blast/commands.h"
 #include "bench/blast/message.h"
 #include "bench/blast/reply_buffer.h"
+#include "tls/tls_stream.h"
 
 namespace correo::blast {
 namespace {
@@ -36,8 +37,8 @@ uint64_t micros_since(Clock::time_point t) {
 }  // namespace
 
 enum class St : uint8_t {
-  kIdle, kWaitSlot, kConnecting, kGreeting, kEhlo, kAuth, kEnvelope, kData, kRset, kHold, kQuit, kClosing,
-  kBackoff, kDone
+  kIdle, kWaitSlot, kConnecting, kTlsHandshake, kGreeting, kEhlo, kStartTls, kAuth, kEnvelope, kData, kRset, kHold,
+  kQuit, kClosing, kBackoff, kDone
 };
 
 static const char* step_name(St st) {
@@ -45,6 +46,8 @@ static const char* step_name(St st) {
     case St::kConnecting: return "connect";
     case St::kGreeting: return "greeting";
     case St::kEhlo: return "EHLO";
+    case St::kStartTls: return "STARTTLS";
+    case St::kTlsHandshake: return "TLS handshake";
     case St::kAuth: return "AUTH";
     case St::kEnvelope: return "MAIL";
     case St::kData: return "end of data";
@@ -87,6 +90,8 @@ struct UringLoop::Sess {
   std::vector<std::string> ehlo_lines;
   Capabilities caps;
   std::unique_ptr<Message> message;  // made on the first transaction
+  std::unique_ptr<TlsStream> tls;    // this connection's TLS, once started
+  SSL_SESSION* tls_session = nullptr;  // the last connection's, offered again with --tls-resume
   std::string_view payload;
   size_t payload_size = 0;           // headers + body of the message in flight
   uint64_t size_random = 0;          // this session's draws from --size
@@ -113,6 +118,7 @@ UringLoop::UringLoop(const EngineShared& shared, uint32_t first, uint32_t count)
 UringLoop::~UringLoop() {
   for (auto& s : sessions_) {
     if (s->fd >= 0) ::close(s->fd);
+    if (s->tls_session != nullptr) SSL_SESSION_free(s->tls_session);
   }
 }
 
@@ -227,7 +233,8 @@ void UringLoop::on_connect(Sess& s, int res) {
   s.buf = std::make_unique<char[]>(kRecvSize);
   s.st = St::kGreeting;
   s.deadline = run_.reply_deadline();
-  arm_recv(s);
+  if (options_.implicit_tls) begin_tls(s);  // RFC 8314: TLS before the greeting
+  if (s.connected && s.st != St::kClosing) arm_recv(s);
 }
 
 void UringLoop::arm_recv(Sess& s) {
@@ -244,20 +251,91 @@ void UringLoop::on_recv(Sess& s, int res) {
   if (res <= 0) {
     return fail(s, std::string(step_name(s.st)) + ": " + (res == 0 ? "connection closed by the server" : std::strerror(-res)));
   }
-  if (s.st == St::kHold) return fail(s, "idle: the server sent something while the session was idle");
-  s.in.append(s.buf.get(), static_cast<size_t>(res));
-  if (s.in.size() > kMaxBuffered) return fail(s, std::string(step_name(s.st)) + ": protocol: reply too long");
   const uint32_t gen = s.gen;
+  const std::string_view received(s.buf.get(), static_cast<size_t>(res));
+  if (s.tls) {
+    if (!take_tls_input(s, received)) return;
+    if (s.gen != gen || !s.connected || s.st == St::kClosing) return;
+  } else {
+    s.in.append(received);
+  }
+  if (s.st == St::kHold && !s.in.empty()) {
+    return fail(s, "idle: the server sent something while the session was idle");
+  }
+  if (s.in.size() > kMaxBuffered) return fail(s, std::string(step_name(s.st)) + ": protocol: reply too long");
   while (s.gen == gen && s.connected && s.st != St::kClosing) {
     const TakeResult got = take_reply(s.in, s.reply, s.st == St::kEhlo ? &s.ehlo_lines : nullptr);
     if (got == TakeResult::kNeedMore) break;
     if (got == TakeResult::kProtocolError) return fail(s, std::string(step_name(s.st)) + ": protocol: malformed reply");
     on_reply(s);
   }
-  if (s.gen == gen && s.connected && s.st != St::kClosing) arm_recv(s);
+  if (s.gen != gen || !s.connected || s.st == St::kClosing) return;
+  if (s.tls && s.tls->state() == TlsStream::State::kClosed) {
+    return fail(s, std::string(step_name(s.st)) + ": the server closed the TLS session");
+  }
+  arm_recv(s);
+}
+
+// take_tls_input - ciphertext in, plaintext appended to s.in; the handshake advances and
+// what it has to say goes out. False when the session failed (already closed).
+bool UringLoop::take_tls_input(Sess& s, std::string_view ciphertext) {
+  s.tls->put_ciphertext(ciphertext);
+  const bool was_open = s.tls->open();
+  const TlsStream::State state = s.tls->read(s.in);
+  flush_tls(s);
+  if (state == TlsStream::State::kFailed) {
+    fail(s, std::string(step_name(s.st)) + ": TLS: " + s.tls->error());
+    return false;
+  }
+  // A close_notify may arrive with the last reply (221 to QUIT): that reply is read first.
+  if (!was_open && state == TlsStream::State::kOpen) on_tls_open(s);
+  return true;
+}
+
+// begin_tls - after the 220 to STARTTLS, or on connect with --implicit-tls: the
+// ClientHello goes out, offering the last connection's session with --tls-resume.
+void UringLoop::begin_tls(Sess& s) {
+  s.tls = TlsStream::client(shared_.tls, options_.sni, false);
+  if (!s.tls) return fail(s, std::string(step_name(s.st)) + ": TLS: cannot create a session: " + openssl_error());
+  if (options_.tls_resume) s.tls->offer_session(s.tls_session);
+  s.st = St::kTlsHandshake;
+  s.deadline = run_.reply_deadline();
+  std::string none;
+  if (s.tls->read(none) == TlsStream::State::kFailed) return fail(s, "TLS handshake: " + s.tls->error());
+  flush_tls(s);
+}
+
+// on_tls_open - the handshake is done: the greeting follows (implicit TLS), or EHLO again
+// (RFC 3207 §4.2: the server forgets what the client said before STARTTLS).
+void UringLoop::on_tls_open(Sess& s) {
+  if (s.tls->info().resumed) ++stats_.tls_resumed;
+  s.deadline = run_.reply_deadline();
+  if (options_.implicit_tls) {
+    s.st = St::kGreeting;
+    return;
+  }
+  s.st = St::kEhlo;
+  s.ehlo_lines.clear();
+  send(s, ehlo_line_);
 }
 
 void UringLoop::send(Sess& s, std::string_view bytes) {
+  if (!s.tls) return send_raw(s, bytes);
+  if (!s.tls->write(bytes)) return fail(s, std::string(step_name(s.st)) + ": TLS: " + s.tls->error());
+  flush_tls(s);
+}
+
+// flush_tls - the ciphertext TLS produced goes out: now, or after the send in flight.
+void UringLoop::flush_tls(Sess& s) {
+  if (s.send_inflight) {
+    s.tls->take_ciphertext(s.queued);
+    return;
+  }
+  s.owned.clear();
+  if (s.tls->take_ciphertext(s.owned)) send_raw(s, s.owned);
+}
+
+void UringLoop::send_raw(Sess& s, std::string_view bytes) {
   if (s.send_inflight) {
     s.queued.append(bytes);
     return;
@@ -287,7 +365,7 @@ void UringLoop::on_send(Sess& s, int res) {
     // what it sent waited in `queued`; it goes out from `owned`, stable until completed.
     s.owned.swap(s.queued);
     s.queued.clear();
-    send(s, s.owned);
+    send_raw(s, s.owned);
   }
 }
 
@@ -314,12 +392,23 @@ void UringLoop::on_reply(Sess& s) {
     case St::kEhlo:
       if (r.code != 250) return fail(s, "EHLO: " + reply_text(r));
       s.caps = parse_capabilities(s.ehlo_lines);
+      if (options_.starttls && !s.tls) {
+        if (!s.caps.starttls) return fail(s, "STARTTLS: not offered by the server");
+        s.st = St::kStartTls;
+        return send(s, "STARTTLS\r\n");
+      }
       if (options_.auth_user) {
         if (!s.caps.auth_plain) return fail(s, "AUTH: PLAIN not offered by the server");
         s.st = St::kAuth;
         return send(s, auth_line_);
       }
       return after_setup(s);
+    case St::kStartTls:
+      if (r.code != 220) return fail(s, "STARTTLS: " + reply_text(r));
+      // Bytes after the 220 came in plaintext; reading them as if protected would let an
+      // attacker inject replies (the STARTTLS command-injection class of bugs).
+      if (!s.in.empty()) return fail(s, "STARTTLS: protocol: data after the 220 reply");
+      return begin_tls(s);
     case St::kAuth:
       if (r.code != 235) return fail(s, "AUTH: " + reply_text(r));
       return after_setup(s);
@@ -352,6 +441,9 @@ void UringLoop::on_reply(Sess& s) {
         if (r.code == 221) ++stats_.accepted;
         else note_error("QUIT: " + reply_text(r));
       }
+      // A TLS connection that ends without our close_notify counts as broken to OpenSSL,
+      // which then marks its session not resumable (ssl_clear_bad_session in SSL_free).
+      if (s.tls) s.tls->close_notify();
       return close(s, false);
     default:
       return fail(s, std::string(step_name(s.st)) + ": protocol: unexpected reply " + reply_text(r));
@@ -466,6 +558,13 @@ void UringLoop::finish_close(Sess& s) {
   s.fd = -1;
   ++s.gen;
   s.connected = s.set_up = false;
+  if (s.tls && options_.tls_resume) {
+    if (SSL_SESSION* latest = s.tls->take_session()) {
+      if (s.tls_session != nullptr) SSL_SESSION_free(s.tls_session);
+      s.tls_session = latest;
+    }
+  }
+  s.tls.reset();
   s.buf.reset();
   s.in.clear();
   s.queued.clear();

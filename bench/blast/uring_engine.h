@@ -1,11 +1,15 @@
-// uring_engine.h - correo-blast's io_uring engine: plaintext load sessions as state machines.
+// uring_engine.h - correo-blast's io_uring engine: load sessions as state machines.
 //
 // Each UringLoop is one thread with its own io_uring. It drives its share of the sessions.
-// A session connects, reads the greeting and says EHLO (and AUTH PLAIN with --auth). Then
-// it runs transactions (MAIL, RCPTs and DATA in one write when pipelining, else lock-step),
+// A session connects, reads the greeting and says EHLO, then STARTTLS and EHLO again with
+// --starttls (with --implicit-tls, TLS comes first), and AUTH PLAIN with --auth. Then it
+// runs transactions (MAIL, RCPTs and DATA in one write when pipelining, else lock-step),
 // or a handshake, or it holds the connection idle (--idle). It QUITs after --per-conn
 // messages and starts again until the run's budget or time is spent. This is the same
-// protocol as the thread-per-session engine (session.h), which stays for TLS runs.
+// protocol as the thread-per-session engine (session.h, --engine threads).
+//
+// TLS runs over memory buffers (correod's TlsStream): ciphertext goes through the ring
+// like plaintext, so a TLS session costs no thread either.
 //
 // Waiting never blocks the thread:
 // - a --rate slot, a hold or a connect back-off is a wake-up time;
@@ -28,6 +32,7 @@
 #include "bench/blast/run_control.h"
 #include "bench/blast/stats.h"
 #include "relay/reactor/ring.h"
+#include "tls/tls_context.h"
 
 namespace correo::blast {
 
@@ -37,6 +42,7 @@ struct EngineShared {
   TextTally* errors;
   TextTally* rejections;
   uint64_t run_id;
+  std::shared_ptr<const TlsContext> tls;  // set for --starttls / --implicit-tls
 };
 
 class UringLoop {
@@ -69,8 +75,13 @@ class UringLoop {
   void on_connect(Sess& s, int res);
   void arm_recv(Sess& s);
   void on_recv(Sess& s, int res);
-  void send(Sess& s, std::string_view bytes);
+  void send(Sess& s, std::string_view bytes);  // encrypted first on a TLS connection
+  void send_raw(Sess& s, std::string_view bytes);
   void on_send(Sess& s, int res);
+  void begin_tls(Sess& s);
+  void flush_tls(Sess& s);
+  bool take_tls_input(Sess& s, std::string_view ciphertext);
+  void on_tls_open(Sess& s);
   void on_reply(Sess& s);
   void after_setup(Sess& s);
   void start_message(Sess& s);

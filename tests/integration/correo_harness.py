@@ -18,6 +18,7 @@ resort, so a failing test never leaves a daemon running. Sockets are loopback on
 import atexit
 import hashlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -86,14 +87,42 @@ def die_with_parent():
         pass
 
 
-def free_port():
-    """A loopback TCP port that was free a moment ago (bind port 0, read it, close)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _ephemeral_low():
     try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Listening ports come from below the kernel's ephemeral range. A port the kernel hands out
+# for bind(0) is one it may next give to any outgoing connection as its local port, and
+# load tests (correo-blast, smtp-source) open thousands: a daemon started a moment later
+# then fails with "Address already in use". Below the range, only another listener can
+# collide, and the bind check below catches one that is already there.
+_PORT_LOW = 20000
+_PORT_HIGH = max(_PORT_LOW + 1000, _ephemeral_low() - 1)
+_port_random = random.Random(os.getpid() ^ int(time.time() * 1000))
+
+
+def candidate_port():
+    """A random port below the ephemeral range (see _PORT_LOW)."""
+    return _port_random.randint(_PORT_LOW, _PORT_HIGH)
+
+
+def free_port():
+    """A loopback TCP port that was free a moment ago, below the ephemeral range."""
+    for _ in range(500):
+        port = candidate_port()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port in %d..%d" % (_PORT_LOW, _PORT_HIGH))
 
 
 def toml_value(v):

@@ -31,7 +31,7 @@ import time
 
 from aiosmtpd.smtp import SMTP
 
-from correo_harness import die_with_parent
+from correo_harness import candidate_port, die_with_parent
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 
@@ -58,13 +58,8 @@ atexit.register(_stop_all_live)
 
 def free_port(address="127.0.0.1", udp=False, tcp=True, also=()):
     """A port free a moment ago on `address` (TCP and/or UDP) and on every address in `also`."""
-    for _ in range(200):
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
-        try:
-            probe.bind((address, 0))
-            port = probe.getsockname()[1]
-        finally:
-            probe.close()
+    for _ in range(500):
+        port = candidate_port()  # below the ephemeral range: see correo_harness
         ok = True
         checks = []
         for addr in (address,) + tuple(also):
