@@ -4,12 +4,15 @@
 #   make bench  ingest (bench/ingest.py), end-to-end relay vs Postfix (bench/relay.py), TLS (bench/tls.py),
 #               anti-spam policy cost (bench/policy.py)
 #   make bench-micro  the Google Benchmark microbenchmarks (bench/micro/) on the Release build
+#   make fuzz   build the libFuzzer targets with clang (build-fuzz/) and fuzz each for FUZZ_SECONDS
 JOBS ?= $(shell nproc)
 BUILD ?= build
 TEST_BUILD ?= build-asan
 CONFIG ?= config/correo.toml
 
-.PHONY: run test build build-test deps deps-test bench bench-micro clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: run test build build-test deps deps-test bench bench-micro fuzz clean
 
 deps:
 	@deploy/debian-deps.sh build
@@ -41,5 +44,8 @@ bench: build deps-test
 bench-micro: build
 	@for b in $(BUILD)/bench/*_bench; do $$b --benchmark_min_time=0.5 || exit 1; done
 
+fuzz: deps-test
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) build-fuzz

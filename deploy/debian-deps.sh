@@ -26,6 +26,8 @@ test_pkgs=(python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-pe
 # other packages (kubectl from Kubernetes' own repository, node from NodeSource), which
 # Debian's packages would conflict with.
 test_pkgs+=(iproute2)
+# Fuzzing (tests/fuzz/run.sh, `make fuzz`): clang and its libFuzzer runtime.
+test_pkgs+=(clang libclang-rt-14-dev)
 command_pkgs=()
 command -v kubectl >/dev/null 2>&1 || command_pkgs+=(kubernetes-client)
 command -v node >/dev/null 2>&1 || command_pkgs+=(nodejs)

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <string>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -142,6 +144,16 @@ int run_uring(const Options& options, const EngineShared& shared, RunReport& rep
   return failure;
 }
 
+// write_acked_log - --acked-log: one Message-ID per line.
+bool write_acked_log(const std::string& path, const std::vector<std::string>& ids) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  bool ok = f != nullptr;
+  for (size_t i = 0; ok && i < ids.size(); ++i) ok = std::fprintf(f, "%s\n", ids[i].c_str()) > 0;
+  if (f != nullptr && std::fclose(f) != 0) ok = false;
+  if (!ok) std::fprintf(stderr, "correo-blast: --acked-log %s: %s\n", path.c_str(), std::strerror(errno));
+  return ok;
+}
+
 int run(int argc, char** argv) {
   Result<Parsed> parsed = parse_options(argc, argv);
   if (!parsed) {
@@ -203,6 +215,7 @@ int run(int argc, char** argv) {
   if (options.json) print_json(report);
   else print_summary(options, report);
   print_problems(errors, rejections, report);
+  if (!options.acked_log.empty() && !write_acked_log(options.acked_log, report.totals.acked_ids)) return 1;
   if (start_failure != 0) return 1;
   return report.totals.errors == 0 ? 0 : 1;
 }

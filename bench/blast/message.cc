@@ -52,10 +52,13 @@ Message::Message(const MessageSpec& spec) {
   char id_prefix[64];
   std::snprintf(id_prefix, sizeof id_prefix, "Message-ID: <%016llx.%04x.", static_cast<unsigned long long>(spec.run_id),
                 spec.session);
+  id_offset_ = content.size() + std::string_view("Message-ID: ").size();
   content += id_prefix;
   sequence_offset_ = content.size();
   content.append(kSequenceDigits, '0');
-  content += "@" + spec.id_domain + ">\r\n";
+  content += "@" + spec.id_domain + ">";
+  id_size_ = content.size() - id_offset_;
+  content += "\r\n";
   content += "\r\n";
   headers_size_ = content.size();
   max_size_ = std::max(spec.size, headers_size_);

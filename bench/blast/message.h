@@ -39,12 +39,16 @@ class Message {
   size_t content_size(size_t size) const;
   size_t content_size() const { return content_size(max_size_); }
   size_t headers_size() const { return headers_size_; }
+  // message_id - the last message's Message-ID, "<...>" (valid until the next call of next()).
+  std::string_view message_id() const { return std::string_view(wire_).substr(id_offset_, id_size_); }
 
  private:
   static constexpr size_t kMaxPatch = 6;  // one character, CRLF, "." CRLF
 
   std::string wire_;            // headers + body lines, beyond the largest size
   size_t sequence_offset_ = 0;  // where the sequence digits of the Message-ID start
+  size_t id_offset_ = 0;        // the Message-ID's "<", and its size through ">"
+  size_t id_size_ = 0;
   size_t headers_size_ = 0;     // through the empty line that ends the headers
   size_t max_size_ = 0;
   uint64_t sequence_ = 0;

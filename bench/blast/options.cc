@@ -44,6 +44,8 @@ constexpr const char* kUsage =
     "                      TLS included) or threads (one blocking thread per session)\n"
     "  --json              print one JSON object instead of the summary; msgs_per_s and\n"
     "                      bytes_per_s count accepted messages, latency is MAIL to final 250\n"
+    "  --acked-log FILE    write the Message-ID of every accepted message to FILE, one per\n"
+    "                      line, at the end of the run (crash tests)\n"
     "  --help              this text\n"
     "\n"
     "On a terminal, a progress line on stderr shows msgs/s, errors and messages in flight\n"
@@ -184,6 +186,7 @@ Result<Parsed> parse_options(int argc, char** argv) {
     else if (flag == "--tls-resume") status = bool_flag(o.tls_resume);
     else if (flag == "--handshake-only") status = bool_flag(o.handshake_only);
     else if (flag == "--json") status = bool_flag(o.json);
+    else if (flag == "--acked-log") status = token_into(o.acked_log, "a file name");
     else if (flag == "--idle") status = bool_flag(o.idle);
     else if (flag == "--hold") status = duration_into(o.hold);
     else if (flag == "--threads") status = count_into(o.threads, 1, 256);

@@ -40,6 +40,10 @@ struct Options {
   Engine engine = Engine::kUring;
   unsigned threads = 0;
   bool json = false;
+  // --acked-log FILE: the Message-ID of every message the server accepted, one per line,
+  // written at the end (crash tests match them against what arrived downstream). Kept in
+  // memory until then: about 70 bytes per message.
+  std::string acked_log;
   std::optional<std::string> auth_user;            // set with --auth
   std::string auth_pass;
   double rate = 0;                                 // messages/s, 0 = unpaced

@@ -221,6 +221,7 @@ Session::Outcome Session::send_message() {
   if (refused) return rejected(closing);
   ++stats_.accepted;
   stats_.bytes += size;
+  if (!options_.acked_log.empty()) stats_.acked_ids.emplace_back(message_.message_id());
   stats_.latency_us.record(
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count()));
   return Outcome::kAccepted;

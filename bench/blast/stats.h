@@ -26,6 +26,7 @@ struct SessionStats {
   uint64_t connections = 0;     // TCP connections established
   uint64_t tls_resumed = 0;     // TLS handshakes that resumed a previous session
   correo::Histogram latency_us; // MAIL's first byte to the final 2xx, accepted messages only
+  std::vector<std::string> acked_ids;  // Message-IDs of accepted messages, with --acked-log only
 
   void merge(const SessionStats& other) {
     sent += other.sent;
@@ -36,6 +37,7 @@ struct SessionStats {
     connections += other.connections;
     tls_resumed += other.tls_resumed;
     latency_us.merge(other.latency_us);
+    acked_ids.insert(acked_ids.end(), other.acked_ids.begin(), other.acked_ids.end());
   }
 };
 

@@ -490,6 +490,7 @@ void UringLoop::message_done(Sess& s, bool accepted) {
   if (accepted) {
     ++stats_.accepted;
     stats_.bytes += s.payload_size;
+    if (!options_.acked_log.empty()) stats_.acked_ids.emplace_back(s.message->message_id());
     stats_.latency_us.record(micros_since(s.started));
   } else {
     ++stats_.rejected;

@@ -412,8 +412,8 @@ void load_root(Diagnostics& d, const toml::value& root, Config& config) {
   for (const auto& spec : specs) known.push_back(spec.name);
 
   for (const auto& [name, value] : sorted_entries(root)) {
-    const auto spec = std::find_if(specs.begin(), specs.end(),
-                                   [&](const KeySpec& s) { return s.name == *name; });
+    const std::string& key = *name;  // a plain name: lambdas may not capture structured bindings before clang 16
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const KeySpec& s) { return s.name == key; });
     if (spec != specs.end()) {
       spec->load(*value, *name);
     } else {
@@ -489,6 +489,11 @@ ConfigLoad load_config(const std::string& path) {
     std::string text;
     if (auto problem = read_file(path, text)) {
       load.errors.push_back({path + ":0: cannot read: " + *problem});
+      return load;
+    }
+    if (auto bad = invalid_utf8(text)) {
+      d.add(bad->line, "syntax error", bad->problem);
+      load.errors = d.take();
       return load;
     }
     if (auto deep = too_deep(text)) {

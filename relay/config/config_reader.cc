@@ -207,6 +207,36 @@ std::optional<std::string> read_file(const std::string& path, std::string& text)
   return problem;
 }
 
+std::optional<TextProblem> invalid_utf8(std::string_view text) {
+  unsigned line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '\n') ++line;
+      ++i;
+      continue;
+    }
+    // RFC 3629: lead byte, then continuation bytes; no overlongs, no surrogates, <= U+10FFFF.
+    size_t len = 0;
+    unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, low = 0xA0;
+    else if (c == 0xED) len = 3, high = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, low = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, high = 0x8F;
+    bool ok = len != 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      ok = k == 1 ? (b >= low && b <= high) : (b >= 0x80 && b <= 0xBF);
+    }
+    if (!ok) return TextProblem{line, "not valid UTF-8 (TOML files are UTF-8)"};
+    i += len;
+  }
+  return std::nullopt;
+}
+
 // too_deep - find arrays/inline tables nested deeper than kMaxNesting, or a line with more
 // than kMaxNesting dots (dotted keys). toml11 parses nesting by recursion, so "a = [[[[..."
 // 100k deep overflows the stack, and 100k-part dotted keys take hours. Strings and comments
@@ -317,8 +347,8 @@ void walk_table(Diagnostics& d, const toml::value& table, const std::string& pre
   for (const auto& spec : specs) known.push_back(spec.name);
   for (const auto& [name, value] : sorted_entries(table)) {
     const std::string key = prefix.empty() ? *name : prefix + "." + *name;
-    const auto spec = std::find_if(specs.begin(), specs.end(),
-                                   [&](const KeySpec& s) { return s.name == *name; });
+    const std::string& own_name = *name;  // lambdas may not capture structured bindings before clang 16
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const KeySpec& s) { return s.name == own_name; });
     if (spec == specs.end()) {
       d.add(*value, key, unknown_problem("key", *name, known));
     } else {

@@ -92,11 +92,12 @@ std::string format_duration(Duration d);
 // read_file - the whole file into text; on failure the reason (strerror or size).
 std::optional<std::string> read_file(const std::string& path, std::string& text);
 
-// NestingProblem - where and how a document nests too deeply for toml11 to parse safely.
-struct NestingProblem {
+// TextProblem - where and why a document is refused before toml11 sees it.
+struct TextProblem {
   unsigned line;
   std::string problem;
 };
+using NestingProblem = TextProblem;
 
 // too_deep - find arrays/inline tables nested deeper than kMaxNesting, or a line with more
 // than kMaxNesting dots (dotted keys). toml11 parses nesting by recursion, so "a = [[[[..."
@@ -105,6 +106,12 @@ struct NestingProblem {
 // counting every dot on a line costs nothing real.
 constexpr int kMaxNesting = 64;
 std::optional<NestingProblem> too_deep(std::string_view text);
+
+// invalid_utf8 - the first line that is not UTF-8 (TOML 1.0: "a TOML file must be a valid
+// UTF-8 encoded Unicode document"). Checked before parsing because toml11 3.7 reads past
+// the end of its buffer on a truncated multi-byte sequence inside a literal string (found
+// by tests/fuzz/config_fuzz: the 4-byte file ' \xEA ' o).
+std::optional<TextProblem> invalid_utf8(std::string_view text);
 
 // summarize_toml_error - toml11's multi-line what() as one line: message (hint at the spot).
 std::string summarize_toml_error(std::string_view what);

@@ -74,6 +74,14 @@ size_t DataReader::consume(std::string_view in) {
   auto store_run = [&] {
     if (p > run) emit(run, static_cast<size_t>(p - run));
   };
+  // defect_at - a defect found at byte q. If the content before q is already over the
+  // size limit, that came first: bytes wait in the run and are only counted when stored,
+  // and the reported defect (552 or 550 ...) must not depend on where the network split
+  // the data (found by tests/fuzz/data_reader_fuzz).
+  auto defect_at = [&](DataDefect d, const char* q) {
+    if (size_ + static_cast<uint64_t>(q - run) > max_size_) flag(DataDefect::kTooBig);
+    flag(d);
+  };
   while (p < end && !done_) {
     switch (state_) {
       case State::kLineStart:
@@ -104,25 +112,30 @@ size_t DataReader::consume(std::string_view in) {
           continue;
         }
         // ".\r" followed by something else: a bare CR after a (removed) dot.
-        flag(DataDefect::kBareCr);
+        defect_at(DataDefect::kBareCr, p);
         state_ = State::kInLine;
         continue;
       case State::kCr:
         if (*p == '\n') {  // the CR is already part of the run (or was stored with the last input)
-          ++p;
           line_len_ += 1;
-          if (line_len_ > max_line_) flag(DataDefect::kLineTooLong);
+          if (line_len_ > max_line_) defect_at(DataDefect::kLineTooLong, p);
+          ++p;
           state_ = State::kLineStart;
           continue;
         }
-        flag(DataDefect::kBareCr);
+        defect_at(DataDefect::kBareCr, p);
         state_ = State::kInLine;
         continue;
       case State::kInLine: {
         const char* stop = find_special(p, end);
         const size_t n = static_cast<size_t>(stop - p);
+        const uint32_t before = line_len_;
         line_len_ += static_cast<uint32_t>(n > UINT32_MAX - line_len_ ? UINT32_MAX - line_len_ : n);
-        if (line_len_ > max_line_) flag(DataDefect::kLineTooLong);
+        if (line_len_ > max_line_) {
+          // The byte that made the line too long: at the start when it already was.
+          const char* crossing = before >= max_line_ ? p : p + (max_line_ - before);
+          defect_at(DataDefect::kLineTooLong, crossing);
+        }
         p = stop;
         if (p == end) break;
         if (*p == '\r') {
@@ -130,9 +143,9 @@ size_t DataReader::consume(std::string_view in) {
           ++line_len_;
         } else if (*p == '\n') {
           // A bare LF ends nothing: the line goes on, so "\n.\r\n" cannot end the data.
-          flag(DataDefect::kBareLf);
+          defect_at(DataDefect::kBareLf, p);
         } else {
-          flag(DataDefect::kNul);
+          defect_at(DataDefect::kNul, p);
         }
         ++p;
         continue;

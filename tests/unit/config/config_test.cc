@@ -492,6 +492,26 @@ TEST_F(ConfigTest, DeepNestingIsAnErrorNotACrash) {
   EXPECT_EQ(keys.errors[0].text.rfind(prefix(1, "syntax error"), 0), 0u) << keys.errors[0].text;
 }
 
+// Found by tests/fuzz/config_fuzz: toml11 3.7 read past its buffer on a truncated UTF-8
+// sequence in a literal string. The loader refuses non-UTF-8 files before toml11 sees them.
+TEST_F(ConfigTest, InvalidUtf8IsAnErrorBeforeParsing) {
+  for (const std::string& bad : {std::string("'\xea'o"), std::string("[server]\nhostname = \"a\xc3\"\n"),
+                                std::string("# \xed\xa0\x80 (a surrogate)\n"), std::string("\n\n\xf4\x90\x80\x80\n"),
+                                std::string("# overlong \xc0\xaf\n")}) {
+    const ConfigLoad load = this->load(bad);
+    ASSERT_EQ(load.errors.size(), 1u) << all_errors(load);
+    EXPECT_NE(load.errors[0].text.find("syntax error: not valid UTF-8"), std::string::npos) << load.errors[0].text;
+  }
+  const ConfigLoad third_line = this->load("\n\n\xff\n");
+  ASSERT_EQ(third_line.errors.size(), 1u);
+  EXPECT_EQ(third_line.errors[0].text.rfind(prefix(3, "syntax error"), 0), 0u) << third_line.errors[0].text;
+
+  // UTF-8 itself is fine: 2-, 3- and 4-byte sequences, and the largest code point.
+  const ConfigLoad ok = this->load("# caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7 \xf4\x8f\xbf\xbf\n"
+                                   "[server]\nhostname = \"mx.example.test\" # \xc3\xbc\n");
+  EXPECT_EQ(ok.errors.size(), 0u) << all_errors(ok);
+}
+
 TEST_F(ConfigTest, BracketsAndDotsInStringsAndCommentsAreNotNesting) {
   const std::string many_brackets(200, '[');
   std::string many_dots = "a";
