@@ -16,7 +16,7 @@ import smtplib
 import subprocess
 import unittest
 
-from correo_harness import Correod, SmtpClient, free_port, simple_message, split_received, wait_until
+from correo_harness import CORREOD, Correod, SmtpClient, free_port, simple_message, split_received, wait_until
 from tls_util import client_context, make_cert, peer_cn, write_users
 
 PASSWORD = "s3cret-Pa55"
@@ -271,7 +271,7 @@ class TlsAuthTest(unittest.TestCase):
 
     def test_check_config_loads_the_files(self):
         d = Correod(self, tls={"cert": os.path.join(self.files, "missing.crt"), "key": self.key})
-        out = subprocess.run([os.environ.get("CORREOD", "correod"), "--check-config", d.config_path],
+        out = subprocess.run([CORREOD, "--check-config", d.config_path],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("tls: ", out.stderr.decode())
