@@ -146,6 +146,7 @@ void load_limits(Diagnostics& d, const toml::value& table, LimitsConfig& out) {
     {"max_hops", integer_key(d, out.max_hops, 1)},
     {"idle_timeout", duration_key(d, out.idle_timeout, false)},
     {"data_timeout", duration_key(d, out.data_timeout, false)},
+    {"min_data_rate", integer_key(d, out.min_data_rate, 0)},
     {"sessions_per_worker", integer_key(d, out.sessions_per_worker, 1)},
     {"errors_per_session", integer_key(d, out.errors_per_session, 1)},
     {"command_line", integer_key(d, out.command_line, 512)},

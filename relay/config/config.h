@@ -66,6 +66,12 @@ struct LimitsConfig {
   Duration idle_timeout = std::chrono::minutes(5);
   // Silence allowed while receiving DATA/BDAT content (RFC 5321 §4.5.3.2.5-6 client side: 3m/10m).
   Duration data_timeout = std::chrono::minutes(10);
+  // Slowloris defence (Postfix's smtpd_min_data_rate): each request (a command line, or
+  // the message content) gets the whole timeout once; while it is incomplete, a read of N
+  // bytes extends its deadline by N / min_data_rate seconds only, never past now + the
+  // timeout. A client that trickles a byte at a time runs out of time as if silent.
+  // 0 = every read restarts the timeout (no defence).
+  uint32_t min_data_rate = 500;
   // Concurrent sessions one worker keeps; beyond: 421 4.3.2 at connect. Bounds memory per worker.
   uint32_t sessions_per_worker = 20000;
   // Error replies one session may earn before 421 4.7.0 and disconnect: stops dictionary probes.

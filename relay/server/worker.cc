@@ -242,9 +242,11 @@ void Worker::on_accept(size_t listener, int res, uint32_t flags) {
   Conn& c = allocate();
   c.fd = fd;
   c.listener = listener;
-  c.connected_at = c.last_activity = Clock::now();
+  c.connected_at = Clock::now();
   const ListenerConfig& policy = config_->listeners[sockets_[listener].listener_index];
   c.session = std::make_unique<Session>(config_.shared(), c, peer_ip(fd), sockets_[listener].name, &policy);
+  c.deadline = c.connected_at + c.session->timeout();
+  c.deadline_phase = c.session->phase();
   metrics_.connections_accepted[c.listener_index()].add();
   metrics_.connections_open[c.listener_index()].add(1);
   LogLine(LogLevel::kDebug, "connect").kv("client", c.session->client_ip()).kv("listener", sockets_[listener].name)
@@ -332,7 +334,6 @@ void Worker::on_recv(Conn& c, int res, uint32_t flags) {
     return begin_close(c);
   }
   const char* data = has_buffer ? buffers_->buffer(bid) : c.recv_buf.get();
-  c.last_activity = Clock::now();
   if (c.screening) {  // only armed for the pregreet test: the client spoke first
     if (has_buffer) buffers_->recycle(bid);
     c.screening = false;
@@ -343,11 +344,36 @@ void Worker::on_recv(Conn& c, int res, uint32_t flags) {
   if (c.tls) {
     on_tls_recv(c, bytes);  // TLS copied the ciphertext
     if (has_buffer) buffers_->recycle(bid);
+    if (c.session) refresh_deadline(c, bytes.size());
     return;
   }
   c.session->feed(bytes);
   if (has_buffer) buffers_->recycle(bid);  // the session copied what it keeps
+  refresh_deadline(c, bytes.size());
   service(c);
+}
+
+// refresh_deadline - after a read of `bytes`: a per-request deadline, as Postfix's
+// smtpd_per_request_deadline with smtpd_min_data_rate. A new request (a command line
+// begins with nothing half-received, or the phase changed: DATA began or ended) gets the
+// whole timeout. While one is incomplete, a read only buys bytes / limits.min_data_rate
+// seconds, never past now + timeout: a client that trickles a byte at a time (slowloris)
+// cannot hold a session longer than a silent one.
+void Worker::refresh_deadline(Conn& c, size_t bytes) {
+  const Session& s = *c.session;
+  const auto now = Clock::now();
+  const auto cap = now + s.timeout();
+  const uint32_t rate = config_->limits.min_data_rate;
+  const bool new_request =
+      rate == 0 || s.phase() != c.deadline_phase || (s.phase() == SessionPhase::kCommand && !s.has_pending_input());
+  if (new_request) {
+    c.deadline = cap;
+  } else {
+    const auto credit = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(static_cast<double>(bytes) / static_cast<double>(rate)));
+    c.deadline = std::min(cap, c.deadline + credit);
+  }
+  c.deadline_phase = s.phase();
 }
 
 // flush - hand the session's pending replies to the kernel (one send in flight at most).
@@ -501,7 +527,7 @@ void Worker::on_tick() {
       if (now >= shutdown_deadline_) begin_close(c);  // a client that does not read
       continue;
     }
-    if (now - c.last_activity > c.session->timeout()) {
+    if (now > c.deadline) {
       c.session->on_timeout();
       service(c);
     }

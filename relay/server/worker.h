@@ -93,6 +93,7 @@ class Worker {
   void maybe_free(Conn& c);
   void arm_tick();
   void on_tick();
+  void refresh_deadline(Conn& c, size_t bytes);
   void arm_spool_wake();
   void on_spool_wake();
   void take_auth_results();

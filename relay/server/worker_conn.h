@@ -34,7 +34,10 @@ struct Worker::Conn final : SessionHost {
   bool commit_pending = false;
   bool closing = false;
   Clock::time_point connected_at;
-  Clock::time_point last_activity;
+  // The current request's deadline (Worker::refresh_deadline): the whole timeout when a
+  // command line or a message starts, then only N / limits.min_data_rate per N bytes.
+  Clock::time_point deadline;
+  SessionPhase deadline_phase{};
 
   // Connection screening before the greeting (worker_screen.cc).
   bool screening = false;       // greeting held: pregreet wait and/or DNSBL lookups
