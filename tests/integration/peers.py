@@ -200,9 +200,10 @@ class Dnsmasq:
             a.append("--dns-rr=%s,%d,000000" % (domain, TYPE_MX))
         return a + self.extra_args
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, port=None):
+        """port: start on this port again (a DNS server coming back); default a free one."""
         for attempt in range(5):
-            self.port = free_port("127.0.0.1", udp=True, tcp=True)
+            self.port = port or free_port("127.0.0.1", udp=True, tcp=True)
             self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, close_fds=True, preexec_fn=die_with_parent)
             self._reader = threading.Thread(target=self._read_log, daemon=True)
@@ -217,7 +218,7 @@ class Dnsmasq:
                 except (socket.timeout, ConnectionRefusedError, OSError):
                     time.sleep(0.02)
             self.stop()
-            if attempt == 4 or b"Address already in use" not in self.log:
+            if attempt == 4 or port or b"Address already in use" not in self.log:
                 raise RuntimeError("dnsmasq did not start: %s" % self.log.decode("utf-8", "replace"))
         return self
 

@@ -479,6 +479,30 @@ class RetryTest(DeliveryCase):
         self.assertEqual([(e["id"], e["status"]) for e in run], [(qid, "delivered")])
 
 
+    def test_dns_server_down_defers_then_delivers(self):
+        """The resolver stops answering: deliveries are deferred, never bounced; when it is
+        back on the same port, the next retry delivers."""
+        sink = self.sink("127.0.0.23")
+        dns = self.dnsmasq(mx=[("down.test", "mx.down.test", 10)], hosts=[("mx.down.test", "127.0.0.23")])
+        d = self.correod(dns=dns, domains={"down.test": ""}, delivery={"port": sink.port},
+                         queue={"retry_initial": "1s", "retry_max": "1s"})
+        dns_port = dns.port
+        dns.stop()
+        data = content("dns down", to="user@down.test")
+        qid = self.submit(d, ["user@down.test"], data)
+        evs = self.wait_event(d, "delivery", qid, status="deferred", count=2, timeout=20)
+        for ev in evs:
+            self.assertTrue(ev["dsn"].startswith("4."), ev)   # temporary: the DNS may come back
+        self.assertEqual(d.queue_ids(), [qid])                # still queued, nothing else queued
+        self.assertEqual(self.events(d, "bounce"), [])
+        self.assertNotIn("bounced", [e["status"] for e in self.events(d, "delivery", qid)])
+        self.assertEqual(sink.messages, [])
+        dns.start(port=dns_port)
+        [m] = self.delivered(sink, 1, timeout=20)
+        self.wait_removed(d, qid)
+        self.assert_delivered_copy(d, m, qid, data, ["user@down.test"])
+        self.assertEqual(d.count(), 0)
+
     def test_etrn_makes_deferred_mail_due_now(self):
         # RFC 1985: the retry is an hour away; ETRN for the domain delivers it at once.
         port = free_port("127.0.0.23")
